@@ -1,0 +1,3 @@
+from dap_server.cli import main
+
+raise SystemExit(main())

@@ -45,11 +45,16 @@ class Step:
     name: str  # raw name as written ("" when unnamed)
     index: int  # 0-based position among the task's steps
     span: Span
-    node: yaml.Node
+    node: yaml.Node = field(repr=False)
     spec: TaskSpec | None = field(default=None, repr=False)  # the task spec that owns it
 
     def data(self) -> dict[str, Any]:
         return construct(self.node)
+
+    @property
+    def label(self) -> str:
+        """The name to show: the step's name, or Tekton's `unnamed-<index>` for an unnamed step."""
+        return self.name or f"unnamed-{self.index}"
 
 
 @dataclass(eq=False)
@@ -60,6 +65,13 @@ class Ref:
     name: str
     span: Span  # span of the reference mapping
     resolver: str | None = None  # remote resolver (git, bundles, hub...) if any: not resolvable locally
+    api_version: str | None = None  # taskRef.apiVersion: set (not tekton.dev) for a custom task
+    node: yaml.Node | None = field(default=None, repr=False)  # the reference mapping
+    error: str | None = None  # why it is unresolved, after SourceSet.resolve(doc, strict=False)
+
+    @property
+    def key(self) -> str:
+        return f"{self.kind}/{self.name}"
 
 
 @dataclass(eq=False)
@@ -69,7 +81,7 @@ class TaskSpec:
     name: str  # metadata.name of the Task, or the owner's name for an embedded spec
     span: Span  # the Task document, or the `taskSpec:` mapping
     steps: list[Step]
-    node: yaml.Node  # the spec mapping node
+    node: yaml.Node = field(repr=False)  # the spec mapping node
     document: Document | None = field(default=None, repr=False)
 
     def data(self) -> dict[str, Any]:
@@ -86,7 +98,7 @@ class PipelineTask:
     name: str
     span: Span
     is_finally: bool
-    node: yaml.Node
+    node: yaml.Node = field(repr=False)
     task_ref: Ref | None = None
     task: TaskSpec | None = None  # embedded taskSpec, or the resolved taskRef
     pipeline: PipelineSpec | None = field(default=None, repr=False)
@@ -103,7 +115,7 @@ class PipelineSpec:
     span: Span
     tasks: list[PipelineTask]
     finally_tasks: list[PipelineTask]
-    node: yaml.Node
+    node: yaml.Node = field(repr=False)
     document: Document | None = field(default=None, repr=False)
 
     def data(self) -> dict[str, Any]:
@@ -126,7 +138,7 @@ class Document:
     kind: str
     name: str  # metadata.name (or generateName)
     span: Span
-    node: yaml.Node
+    node: yaml.Node = field(repr=False)
     task: TaskSpec | None = None  # Task; TaskRun with taskSpec (or resolved taskRef)
     pipeline: PipelineSpec | None = None  # Pipeline; PipelineRun with pipelineSpec (or resolved ref)
     task_ref: Ref | None = None  # TaskRun.spec.taskRef

@@ -120,7 +120,6 @@ __all__ = [
     "VariablePresentationHint",
     "VariablesArguments",
     "VariablesResponseBody",
-    "__all__",
 ]
 
 

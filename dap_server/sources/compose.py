@@ -8,6 +8,8 @@ returns is 1-based.
 
 from __future__ import annotations
 
+import re
+
 import yaml
 
 from .model import SourceError
@@ -27,7 +29,14 @@ def compose(path: str, text: str) -> list[yaml.Node]:
     try:
         return list(yaml.compose_all(text, Loader=_LOADER))
     except yaml.MarkedYAMLError as exc:
-        raise yaml_error(path, exc) from None
+        error = yaml_error(path, exc)
+        if exc.problem == "found undefined alias" and exc.problem_mark is not None:
+            # libyaml's composer leaves the alias name out; it is the token at the mark.
+            line = text.splitlines()[exc.problem_mark.line] if text else ""
+            name = re.match(r"\*([^\s,\[\]{}]+)", line[exc.problem_mark.column :])
+            if name:
+                error = SourceError(path, error.line, error.column, f"{error.cause} {name.group(1)!r}")
+        raise error from None
     except yaml.YAMLError as exc:
         raise SourceError(path, 1, 1, f"invalid YAML: {exc}") from None
 

@@ -31,6 +31,7 @@ class SourceSet:
         self._overlays: list[str] = []
         self._files: list[str] | None = None
         self._index: dict[tuple[str, str], Document] | None = None
+        self._locals: dict[str, dict[tuple[str, str], Document]] = {}
         self.skipped: dict[str, SourceError] = {}  # files that did not parse while indexing
 
     # ---- documents ----------------------------------------------------------------
@@ -52,6 +53,7 @@ class SourceSet:
         if real not in self._overlays:
             self._overlays.append(real)
         self._index = None
+        self._locals.clear()
 
     def files(self) -> list[str]:
         """Every YAML file under the search paths (real paths, sorted, no dot-folders)."""
@@ -100,39 +102,45 @@ class SourceSet:
         """Fill every reference of `doc` by name: TaskRun taskRef, PipelineRun pipelineRef,
         and the pipeline tasks' taskRefs; set the back-links. Idempotent.
 
-        strict: raise SourceError at the first unresolvable reference; otherwise leave it
-        None and record why in `ref.error` (for `pipeline-dap map`)."""
+        Every reference that can be resolved is, and each one that cannot is left None
+        with the reason in `ref.error`; then, when strict, the first problem is raised
+        as a SourceError at the reference's line (`pipeline-dap map` passes strict=False)."""
+        problems: list[SourceError] = []
         if doc.task_ref is not None:
-            found = self._follow(doc, doc.task_ref, strict)
+            found = self._follow(doc, doc.task_ref, problems)
             doc.task = found.task if found is not None else None
         if doc.pipeline_ref is not None:
-            found = self._follow(doc, doc.pipeline_ref, strict)
+            found = self._follow(doc, doc.pipeline_ref, problems)
             doc.pipeline = found.pipeline if found is not None else None
         pipeline = doc.pipeline
         if pipeline is not None:
             for task in pipeline.all_tasks():
                 task.pipeline = pipeline
                 if task.task_ref is not None:
-                    found = self._follow(doc, task.task_ref, strict)
+                    found = self._follow(doc, task.task_ref, problems)
                     task.task = found.task if found is not None else None
-                elif task.task is None and strict:
-                    raise SourceError(
-                        task.span.path,
-                        task.span.line,
-                        task.span.column,
-                        f'pipeline task "{task.name}" runs a Pipeline (pipelineRef/pipelineSpec): '
-                        "pipelines in pipelines are not supported",
+                elif task.task is None:
+                    span = task.span
+                    problems.append(
+                        SourceError(
+                            span.path,
+                            span.line,
+                            span.column,
+                            f'pipeline task "{task.name}" runs a Pipeline (pipelineRef/pipelineSpec): '
+                            "pipelines in pipelines are not supported",
+                        )
                     )
+        if strict and problems:
+            raise problems[0]
         return doc
 
-    def _follow(self, owner: Document, ref: Ref, strict: bool) -> Document | None:
+    def _follow(self, owner: Document, ref: Ref, problems: list[SourceError]) -> Document | None:
         ref.error = None
         try:
             return self._target(owner, ref)
         except SourceError as exc:
-            if strict:
-                raise
             ref.error = exc.cause
+            problems.append(exc)
             return None
 
     def _target(self, owner: Document, ref: Ref) -> Document:
@@ -153,11 +161,20 @@ class SourceSet:
                 f'{key} uses the "{ref.resolver}" resolver, which cannot be resolved locally: '
                 f"copy the {ref.kind} into a file under the search paths and refer to it by name",
             )
-        local = {(d.kind, d.name): d for d in reversed(self._docs.get(os.path.realpath(owner.path), []))}
-        found = _lookup(local.get, ref.kind, ref.name) or self.find(ref.kind, ref.name)
+        found = _lookup(self._local(owner.path).get, ref.kind, ref.name) or self.find(ref.kind, ref.name)
         if found is not None:
             return found
         raise SourceError(ref.span.path, line, column, self._not_found(ref, key))
+
+    def _local(self, path: str) -> dict[tuple[str, str], Document]:
+        """(kind, name) index of the documents of `path` (references look there first)."""
+        index = self._locals.get(path)
+        if index is None:
+            docs = self._docs.get(os.path.realpath(path))
+            if docs is None:  # not one of this set's files: nothing local to look at
+                return {}
+            index = self._locals[path] = {(d.kind, d.name): d for d in reversed(docs)}
+        return index
 
     def _not_found(self, ref: Ref, key: str) -> str:
         kinds = TASK_KINDS if ref.kind in TASK_KINDS else frozenset({ref.kind})

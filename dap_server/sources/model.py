@@ -49,7 +49,7 @@ class Step:
     spec: TaskSpec | None = field(default=None, repr=False)  # the task spec that owns it
 
     def data(self) -> dict[str, Any]:
-        return construct(self.node)
+        return construct(self.node, self.span.path)
 
     @property
     def label(self) -> str:
@@ -85,7 +85,7 @@ class TaskSpec:
     document: Document | None = field(default=None, repr=False)
 
     def data(self) -> dict[str, Any]:
-        return construct(self.node)
+        return construct(self.node, self.span.path)
 
     def step(self, name: str) -> Step | None:
         return next((s for s in self.steps if s.name == name), None)
@@ -104,7 +104,7 @@ class PipelineTask:
     pipeline: PipelineSpec | None = field(default=None, repr=False)
 
     def data(self) -> dict[str, Any]:
-        return construct(self.node)
+        return construct(self.node, self.span.path)
 
 
 @dataclass(eq=False)
@@ -119,7 +119,7 @@ class PipelineSpec:
     document: Document | None = field(default=None, repr=False)
 
     def data(self) -> dict[str, Any]:
-        return construct(self.node)
+        return construct(self.node, self.span.path)
 
     def all_tasks(self) -> list[PipelineTask]:
         return [*self.tasks, *self.finally_tasks]
@@ -153,20 +153,27 @@ class Document:
         return self.kind in RUNNABLE_KINDS
 
     def data(self) -> dict[str, Any]:
-        return construct(self.node)
+        return construct(self.node, self.path)
 
 
 RUNNABLE_KINDS = frozenset({"Task", "Pipeline", "TaskRun", "PipelineRun"})
 
 
-def construct(node: yaml.Node) -> dict[str, Any]:
-    """Plain Python data of a mapping node (merge keys and aliases honoured)."""
+def construct(node: yaml.Node, path: str | None = None) -> dict[str, Any]:
+    """Plain Python data of a mapping node (merge keys and aliases honoured).
+
+    path: the file the node comes from, for errors (node marks do not know it).
+    Raises SourceError for what cannot be constructed (an unknown `!tag`, a bad merge)."""
     loader = yaml.SafeLoader("")
     try:
         value = loader.construct_object(node, deep=True)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark or node.start_mark
+        cause = " ".join(str(part) for part in (exc.context, exc.problem) if part)
+        raise SourceError(path or mark.name, mark.line + 1, mark.column + 1, cause) from None
     finally:
         loader.dispose()
     if not isinstance(value, dict):
         mark = node.start_mark
-        raise SourceError(mark.name, mark.line + 1, mark.column + 1, "expected a mapping")
+        raise SourceError(path or mark.name, mark.line + 1, mark.column + 1, "expected a mapping")
     return value

@@ -107,17 +107,17 @@ class SourceSet:
         as a SourceError at the reference's line (`pipeline-dap map` passes strict=False)."""
         problems: list[SourceError] = []
         if doc.task_ref is not None:
-            found = self._follow(doc, doc.task_ref, problems)
+            found = self._follow(doc, doc.task_ref, "taskRef", problems)
             doc.task = found.task if found is not None else None
         if doc.pipeline_ref is not None:
-            found = self._follow(doc, doc.pipeline_ref, problems)
+            found = self._follow(doc, doc.pipeline_ref, "pipelineRef", problems)
             doc.pipeline = found.pipeline if found is not None else None
         pipeline = doc.pipeline
         if pipeline is not None:
             for task in pipeline.all_tasks():
                 task.pipeline = pipeline
                 if task.task_ref is not None:
-                    found = self._follow(doc, task.task_ref, problems)
+                    found = self._follow(doc, task.task_ref, "taskRef", problems)
                     task.task = found.task if found is not None else None
                 elif task.task is None:
                     span = task.span
@@ -134,17 +134,16 @@ class SourceSet:
             raise problems[0]
         return doc
 
-    def _follow(self, owner: Document, ref: Ref, problems: list[SourceError]) -> Document | None:
+    def _follow(self, owner: Document, ref: Ref, key: str, problems: list[SourceError]) -> Document | None:
         ref.error = None
         try:
-            return self._target(owner, ref)
+            return self._target(owner, ref, key)
         except SourceError as exc:
             ref.error = exc.cause
             problems.append(exc)
             return None
 
-    def _target(self, owner: Document, ref: Ref) -> Document:
-        key = "taskRef" if ref.kind in TASK_KINDS or ref.api_version else "pipelineRef"
+    def _target(self, owner: Document, ref: Ref, key: str) -> Document:
         line, column = _name_position(ref)
         if ref.api_version and not ref.api_version.startswith("tekton.dev/"):
             raise SourceError(

@@ -258,3 +258,15 @@ def test_load_file_errors(tmp_path: Path) -> None:
     with pytest.raises(SourceError) as info:
         load_file(str(latin))
     assert (info.value.line, info.value.column, info.value.cause) == (2, 7, "the file is not UTF-8 text")
+
+
+def test_lazy_construction_errors_name_the_file() -> None:
+    doc = parse_text(
+        "tagged.yaml",
+        TASK_HEAD + "  steps:\n    - name: a\n      image: alpine\n      env: !custom-tag {a: b}\n",
+    )[0]
+    assert doc.task is not None
+    with pytest.raises(SourceError) as info:
+        doc.task.steps[0].data()
+    assert (info.value.path, info.value.line, info.value.column) == ("tagged.yaml", 9, 12)
+    assert "could not determine a constructor for the tag '!custom-tag'" in info.value.cause

@@ -83,9 +83,11 @@ class DapClient:
         cwd: str | None = None,
         stderr: int | IO[Any] | None = None,
         on_message: MessageHook | None = None,
+        start_new_session: bool = False,
     ) -> Self:
         """Start the adapter `argv` and talk DAP over its stdin/stdout.
-        `stderr` is passed to the subprocess (default: inherited)."""
+        `stderr` is passed to the subprocess (default: inherited); `start_new_session`
+        keeps the terminal's Ctrl-C away from it."""
         process = await asyncio.create_subprocess_exec(
             *argv,
             stdin=asyncio.subprocess.PIPE,
@@ -94,6 +96,7 @@ class DapClient:
             env=dict(env) if env is not None else None,
             cwd=cwd,
             limit=2**31,
+            start_new_session=start_new_session,
         )
         assert process.stdin is not None and process.stdout is not None
         # StreamWriter over the child's stdin: what the subprocess API hands out

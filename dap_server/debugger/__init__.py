@@ -1,10 +1,28 @@
-"""`pipeline-dap debug FILE`: a terminal debugger, a DAP client of our own server."""
+"""`pipeline-dap debug FILE`: a terminal debugger, a DAP client of our own server.
+
+It starts `python -m dap_server serve` and talks DAP to it over the same protocol path
+an IDE uses, so what it shows is what VS Code would show.
+"""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import sys
+from typing import IO
+
+from dap_server.debugger.app import Debugger, Options
+from dap_server.debugger.locations import BreakLocation, LocationError, SourceMap, parse_location
+
+__all__ = [
+    "BreakLocation",
+    "LocationError",
+    "SourceMap",
+    "add_debug_arguments",
+    "main_from_args",
+    "parse_location",
+    "run_debugger",
+]
 
 
 def add_debug_arguments(parser: argparse.ArgumentParser) -> None:
@@ -16,7 +34,7 @@ def add_debug_arguments(parser: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         metavar="LOC",
-        help="PATH:LINE, PATH:LINE:after, TASK/STEP or STEP (repeatable)",
+        help="PATH:LINE, PATH:LINE:after, TASK/STEP or STEP, optionally :after (repeatable)",
     )
     parser.add_argument("--on-failure", action="store_true", help="stop when a step fails")
     parser.add_argument(
@@ -29,11 +47,48 @@ def add_debug_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+async def run_debugger(
+    file: str,
+    breaks: list[str],
+    on_failure: bool,
+    params: dict[str, str],
+    stop_on_entry: bool,
+    engine: str,
+    search_paths: list[str],
+    out: IO[str] = sys.stdout,
+    inp: IO[str] = sys.stdin,
+) -> int:
+    """Run FILE under the debugger; the run's exit code (0 succeeded, 1 failed; 2 when it
+    could not start)."""
+    options = Options(
+        file=file,
+        breaks=list(breaks),
+        on_failure=on_failure,
+        params=dict(params),
+        stop_on_entry=stop_on_entry,
+        engine=engine,
+        search_paths=list(search_paths),
+    )
+    return await Debugger(options, out, inp).run()
+
+
 def main_from_args(args: argparse.Namespace) -> int:
-    """Run the debugger with parsed `pipeline-dap debug` arguments; the run's exit code."""
-    print("pipeline-dap debug: not available yet", file=sys.stderr)
-    return asyncio.run(_unavailable())
-
-
-async def _unavailable() -> int:
-    return 2
+    """`pipeline-dap debug` with parsed arguments (see add_debug_arguments)."""
+    params: dict[str, str] = {}
+    for item in args.param:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            print(f"pipeline-dap debug: --param {item!r}: use NAME=VALUE", file=sys.stderr)
+            return 2
+        params[key] = value
+    return asyncio.run(
+        run_debugger(
+            args.file,
+            args.breaks,
+            args.on_failure,
+            params,
+            args.stop_on_entry,
+            args.engine,
+            args.search_path,
+        )
+    )

@@ -10,6 +10,7 @@ import asyncio
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -29,7 +30,7 @@ async def server(dap_spawn: SpawnAdapter) -> HarnessClient:
     return client
 
 
-async def evaluate(client: HarnessClient, expression: str) -> dict[str, object]:
+async def evaluate(client: HarnessClient, expression: str) -> dict[str, Any]:
     return await client.request("evaluate", {"expression": expression, "context": "repl"})
 
 

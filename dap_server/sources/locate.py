@@ -42,7 +42,9 @@ def locate(path: str, line: int, docs: list[Document] | None = None) -> StepTarg
     """The step or pipeline task a breakpoint on `line` (1-based) of `path` binds to.
 
     docs: the file's documents (say, `parse_text` of an unsaved buffer); by default
-    `load_file(path)`, and a file that does not parse gives a Miss with the error."""
+    `load_file(path)`, and a file that does not parse gives a Miss with the error. Only
+    documents of `path` count (by name, absolute or real path); if none of `docs` has
+    that path they all count (a buffer parsed under another name)."""
     if docs is None:
         try:
             docs = load_file(path)

@@ -14,6 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from dap_server.sources.model import Span, Step
+
 
 class PauseKind(enum.StrEnum):
     BEFORE = "before"  # before the step's command runs (Tekton -debug_before_step, Argo pause-before)
@@ -45,6 +47,12 @@ class TaskStarted:
     instance: int | None  # index in a matrix / withItems fan-out, else None
     step_names: tuple[str, ...]
     run_name: str  # TaskRun name (Tekton) / pod node name (Argo)
+    # Where the task's steps and enclosing items are written, for frames and breakpoints.
+    # `steps[i]` is the source of step i; `frames` are the enclosing items innermost first
+    # (pipeline task / DAG task or steps item, then enclosing templates), not the run itself.
+    # Engines that leave them empty get the Tekton lookup by pipeline task name.
+    steps: tuple[Step, ...] = ()
+    frames: tuple[tuple[str, Span], ...] = ()
 
 
 @dataclass(frozen=True)

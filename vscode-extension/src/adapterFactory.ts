@@ -15,7 +15,8 @@ export class PipelineAdapterFactory implements vscode.DebugAdapterDescriptorFact
       (s) => expandVariables(s, folder),
     );
     if (!res.ok) {
-      void showFix(res.message, res.installCommand);
+      // VS Code shows the thrown message (modal); the notification adds the actions that fix it
+      void showFix(res.installCommand);
       throw new Error(res.message);
     }
     const program: unknown = session.configuration.program;
@@ -27,10 +28,14 @@ export class PipelineAdapterFactory implements vscode.DebugAdapterDescriptorFact
   }
 }
 
-async function showFix(message: string, installCommand: string): Promise<void> {
+async function showFix(installCommand: string): Promise<void> {
   const openSettings = 'Open Settings';
   const copy = 'Copy Install Command';
-  const choice = await vscode.window.showErrorMessage(message, openSettings, copy);
+  const choice = await vscode.window.showErrorMessage(
+    `Pipeline Debugger: the pipeline-dap debug adapter could not be started. Install it (${installCommand}) or set pipelineDap.pythonPath / pipelineDap.serverCommand.`,
+    openSettings,
+    copy,
+  );
   if (choice === openSettings) await vscode.commands.executeCommand('workbench.action.openSettings', 'pipelineDap');
   if (choice === copy) await vscode.env.clipboard.writeText(installCommand);
 }

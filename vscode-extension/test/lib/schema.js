@@ -12,6 +12,8 @@ function instance() {
   const int = (min, max) => ({ type: 'number', validate: (n) => Number.isInteger(n) && n >= min && n <= max });
   ajv.addFormat('int32', int(-(2 ** 31), 2 ** 31 - 1));
   ajv.addFormat('uint32', int(0, 2 ** 32 - 1));
+  ajv.addFormat('int64', int(Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER));
+  ajv.addFormat('uint64', int(0, Number.MAX_SAFE_INTEGER));
   ajv.addSchema(schema, 'dap');
   ajv.definitions = schema.definitions;
   return ajv;

@@ -1,0 +1,213 @@
+// The end-to-end check in a real VS Code (code-server) driven through headless Debian Chromium:
+// open the fixture pipeline's folder (no launch.json), open a Task file, click the gutter of a step
+// line, open the Pipeline file, F5, see the paused call stack (step + pipeline task) and a variable,
+// F10 to the next step, F5 to the end. Screenshots go to OUT_DIR at each stage.
+// Env: CS_URL (with ?folder=), OUT_DIR, TASK_FILE, PIPELINE_FILE, BP_LINE, STEP, NEXT_STEP, TASK,
+// ENV_NAME, ENV_VALUE, CHROME_DIR, CHROMIUM (default /usr/bin/chromium).
+'use strict';
+const fs = require('fs');
+const path = require('path');
+const { chromium } = require('playwright-core');
+
+const env = (k, d) => {
+  const v = process.env[k] ?? d;
+  if (v === undefined) throw new Error(`set ${k}`);
+  return v;
+};
+const CS_URL = env('CS_URL');
+const OUT = env('OUT_DIR');
+const TASK_FILE = env('TASK_FILE');
+const PIPELINE_FILE = env('PIPELINE_FILE');
+const BP_LINE = Number(env('BP_LINE'));
+const STEP = env('STEP');
+const NEXT_STEP = env('NEXT_STEP');
+const TASK = env('TASK');
+const ENV_NAME = env('ENV_NAME');
+const ENV_VALUE = env('ENV_VALUE');
+const CHROME_DIR = env('CHROME_DIR');
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const t0 = Date.now();
+const log = (...a) => console.log(`[e2e ${((Date.now() - t0) / 1000).toFixed(1)}s]`, ...a);
+
+let page;
+let shot = 0;
+async function screenshot(name) {
+  const file = path.join(OUT, `${String(++shot).padStart(2, '0')}-${name}.png`);
+  await page.screenshot({ path: file });
+  log('screenshot', path.relative(process.cwd(), file));
+  return file;
+}
+
+/** Open a file of the workspace with Quick Open (Ctrl+P). */
+async function openFile(rel) {
+  await page.keyboard.press('Control+P');
+  const input = page.locator('.quick-input-widget input');
+  await input.waitFor({ state: 'visible', timeout: 10000 });
+  await input.fill(rel);
+  const row = page.locator('.quick-input-widget .monaco-list-row', { hasText: path.basename(rel) }).first();
+  await row.waitFor({ timeout: 15000 });
+  await page.keyboard.press('Enter');
+  await page.locator(`.tab.active[aria-label*="${path.basename(rel)}"], .tab.active:has-text("${path.basename(rel)}")`).first().waitFor({ timeout: 10000 });
+  await sleep(500);
+}
+
+/** Reveal a line (Ctrl+G) and return the bounding box of its line number in the active editor. */
+async function lineNumberBox(line) {
+  await page.keyboard.press('Control+G');
+  const input = page.locator('.quick-input-widget input');
+  await input.waitFor({ state: 'visible', timeout: 10000 });
+  await input.fill(`:${line}`);
+  await page.keyboard.press('Enter');
+  await sleep(400);
+  const editor = page.locator('.editor-group-container.active .monaco-editor').first();
+  const num = editor.locator('.margin-view-overlays .line-numbers', { hasText: new RegExp(`^\\s*${line}\\s*$`) }).first();
+  await num.waitFor({ timeout: 5000 });
+  return { editor, box: await num.boundingBox() };
+}
+
+/** A CALL STACK row whose aria-label starts with `prefix` (e.g. 'Stack Frame compile,'). */
+function stackRow(prefix) {
+  return page.locator(`.debug-call-stack .monaco-list-row[aria-label^="${prefix}"]`).first();
+}
+
+async function main() {
+  for (const d of ['config', 'cache', 'tmp', 'udd']) fs.mkdirSync(path.join(CHROME_DIR, d), { recursive: true });
+  fs.mkdirSync(OUT, { recursive: true });
+  const ctx = await chromium.launchPersistentContext(path.join(CHROME_DIR, 'udd'), {
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    headless: true,
+    env: { ...process.env, XDG_CONFIG_HOME: path.join(CHROME_DIR, 'config'), XDG_CACHE_HOME: path.join(CHROME_DIR, 'cache'), TMPDIR: path.join(CHROME_DIR, 'tmp') },
+    viewport: { width: 1400, height: 850 },
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'],
+  });
+  try {
+    page = ctx.pages()[0] || (await ctx.newPage());
+    const consoleErrors = [];
+    page.on('console', (m) => {
+      if (m.type() === 'error') consoleErrors.push(m.text().slice(0, 300));
+    });
+    await page.goto(CS_URL, { waitUntil: 'domcontentloaded', timeout: 30000 });
+    await page.waitForSelector('.monaco-workbench', { timeout: 60000 });
+    await page.waitForSelector('.statusbar', { timeout: 60000 });
+    // the explorer shows the fixture folder once the workspace is loaded
+    await page.locator('.explorer-folders-view .monaco-list-row', { hasText: 'pipeline.yaml' }).first().waitFor({ timeout: 30000 });
+    log('workbench loaded');
+    await sleep(1500);
+
+    // 1. the Task file: click the gutter (glyph margin) of the step's line -> a breakpoint
+    const taskRel = path.relative(path.dirname(PIPELINE_FILE), TASK_FILE);
+    await openFile(taskRel);
+    const { editor, box } = await lineNumberBox(BP_LINE);
+    const margin = await editor.locator('.margin').first().boundingBox();
+    await page.mouse.click(margin.x + 9, box.y + box.height / 2);
+    const glyph = editor.locator('.margin [class*="codicon-debug-breakpoint"]').first();
+    await glyph.waitFor({ timeout: 5000 });
+    log(`breakpoint set by a click in the gutter of ${taskRel}:${BP_LINE}`);
+    await screenshot('breakpoint-in-gutter');
+
+    // 2. the Pipeline file, then F5 with no launch.json: the extension's configuration provider runs it
+    await openFile(path.basename(PIPELINE_FILE));
+    await page.locator('.editor-group-container.active .monaco-editor .view-lines').first().click();
+    await page.keyboard.press('F5');
+    const picker = page.locator('.quick-input-widget');
+    await sleep(1500);
+    if (await picker.isVisible()) {
+      // a "select debugger" picker: choose ours
+      const txt = await picker.innerText();
+      log('quick pick after F5:', JSON.stringify(txt.slice(0, 200)));
+      await screenshot('picker-after-f5');
+      const ours = picker.locator('.monaco-list-row', { hasText: 'Pipeline' }).first();
+      if (await ours.count()) await ours.click();
+      else await page.keyboard.press('Enter');
+    }
+
+    // 3. paused: CALL STACK shows the step frame and the pipeline task frame under it
+    // the session starts (debug toolbar), or VS Code shows the launch error in a dialog: fail fast with its text
+    const dialog = page.locator('.monaco-dialog-box');
+    await Promise.race([page.waitForSelector('.debug-toolbar', { timeout: 30000 }), dialog.waitFor({ timeout: 30000 })]);
+    if (await dialog.isVisible()) {
+      await screenshot('launch-error');
+      throw new Error(`launch failed, VS Code says: ${(await dialog.innerText()).replace(/\s+/g, ' ')}`);
+    }
+    log('debug session started');
+    const stepFrame = stackRow(`Stack Frame ${STEP},`);
+    await stepFrame.waitFor({ timeout: 90000 });
+    const taskFrame = stackRow(`Stack Frame ${TASK},`);
+    await taskFrame.waitFor({ timeout: 10000 });
+    const stepLabel = await stepFrame.getAttribute('aria-label');
+    const taskLabel = await taskFrame.getAttribute('aria-label');
+    log('call stack:', JSON.stringify(stepLabel), JSON.stringify(taskLabel));
+    if (!stepLabel.includes(path.basename(TASK_FILE))) throw new Error(`step frame not in ${path.basename(TASK_FILE)}: ${stepLabel}`);
+    if (!taskLabel.includes(path.basename(PIPELINE_FILE))) throw new Error(`task frame not in ${path.basename(PIPELINE_FILE)}: ${taskLabel}`);
+    // the step frame is directly above the task frame
+    const stepIdx = Number(await stepFrame.getAttribute('data-index'));
+    const taskIdx = Number(await taskFrame.getAttribute('data-index'));
+    if (taskIdx !== stepIdx + 1) throw new Error(`expected the task frame right below the step frame (rows ${stepIdx}, ${taskIdx})`);
+    await page.locator('.debug-call-stack .monaco-list-row[aria-label*="Paused on Breakpoint"], .debug-call-stack .monaco-list-row:has-text("Paused on breakpoint")').first().waitFor({ timeout: 5000 }).catch(() => log('(no "Paused on breakpoint" thread row seen)'));
+    // the editor shows the paused line of the Task file
+    await page.locator('.tab.active', { hasText: path.basename(TASK_FILE) }).first().waitFor({ timeout: 10000 });
+    await screenshot('paused-call-stack');
+
+    // 4. VARIABLES: expand Environment and read the variable
+    const envScope = page.locator('.debug-variables .monaco-list-row', { hasText: 'Environment' }).first();
+    await envScope.waitFor({ timeout: 10000 });
+    if ((await envScope.getAttribute('aria-expanded')) === 'false') await envScope.click();
+    const varRow = page.locator('.debug-variables .monaco-list-row', { hasText: ENV_NAME }).first();
+    await varRow.waitFor({ timeout: 10000 });
+    const varText = (await varRow.innerText()).replace(/\s+/g, ' ').trim();
+    log('variable row:', JSON.stringify(varText));
+    if (!varText.includes(ENV_VALUE)) throw new Error(`${ENV_NAME} should show ${ENV_VALUE}, got: ${varText}`);
+    await screenshot('variables-environment');
+
+    // bonus: the breakpoint's context menu offers "Edit Mode" (the server's breakpointModes)
+    try {
+      await openFile(taskRel);
+      const { box: b2 } = await lineNumberBox(BP_LINE);
+      const m2 = await page.locator('.editor-group-container.active .monaco-editor .margin').first().boundingBox();
+      await page.mouse.click(m2.x + 9, b2.y + b2.height / 2, { button: 'right' });
+      const menuItem = page.locator('.context-view .action-item', { hasText: 'Edit Mode' }).first();
+      await menuItem.waitFor({ timeout: 3000 });
+      await screenshot('breakpoint-context-menu-edit-mode');
+      log('breakpoint context menu offers "Edit Mode"');
+    } catch (e) {
+      log('(bonus) no "Edit Mode" in the breakpoint context menu:', e.message.split('\n')[0]);
+      await screenshot('breakpoint-context-menu');
+    } finally {
+      await page.keyboard.press('Escape');
+      await sleep(300);
+    }
+
+    // 5. F10 (step over): the next step is on top of the call stack
+    await stepFrame.click(); // focus the paused thread's frame (and the debug view) before F10
+    await page.keyboard.press('F10');
+    const nextFrame = stackRow(`Stack Frame ${NEXT_STEP},`);
+    await nextFrame.waitFor({ timeout: 60000 });
+    await stackRow(`Stack Frame ${STEP},`).waitFor({ state: 'detached', timeout: 10000 });
+    const nextIdx = Number(await nextFrame.getAttribute('data-index'));
+    const belowNext = stackRow(`Stack Frame ${TASK},`);
+    if (Number(await belowNext.getAttribute('data-index')) !== nextIdx + 1) throw new Error(`${NEXT_STEP} is not the top frame above ${TASK}`);
+    log('after F10:', JSON.stringify(await nextFrame.getAttribute('aria-label')));
+    await screenshot('after-step-over');
+
+    // 6. F5 (continue): the run finishes and the session ends
+    await page.keyboard.press('F5');
+    await page.waitForSelector('.debug-toolbar', { state: 'hidden', timeout: 90000 });
+    log('debug session ended');
+    await sleep(1000);
+    await screenshot('session-ended');
+    const repl = await page.locator('.repl').innerText().catch(() => '');
+    log('debug console (tail):', JSON.stringify(repl.replace(/\s+/g, ' ').slice(-300)));
+    if (consoleErrors.length) log(`browser console errors (${consoleErrors.length}):`, consoleErrors.slice(0, 5));
+    log('UI checks passed');
+  } catch (e) {
+    await page?.screenshot({ path: path.join(OUT, 'failure.png') }).catch(() => {});
+    throw e;
+  } finally {
+    await ctx.close();
+  }
+}
+
+main().catch((e) => {
+  console.error('E2E FAIL:', e.stack || e.message);
+  process.exit(1);
+});

@@ -4,15 +4,32 @@ from __future__ import annotations
 
 import os
 
+from . import argo, tekton
+from .compose import Lines, compose
 from .model import Document, SourceError
-from .tekton import parse
 
 # realpath -> (mtime_ns, size, documents or the error the file gives)
 _CACHE: dict[str, tuple[int, int, list[Document] | SourceError]] = {}
 
 # Bytes a file must contain to hold a document this package maps (cheap pre-filter
 # when indexing search paths full of unrelated YAML).
-MARKERS = (b"tekton.dev",)
+MARKERS = (b"tekton.dev", b"argoproj.io")
+
+
+def parse(path: str, text: str) -> list[Document]:
+    """Tekton and Argo documents of one file's text, in file order (others are skipped)."""
+    if argo.GROUP not in text:
+        return tekton.parse(path, text)
+    roots = compose(path, text)
+    lines = Lines(path, text)
+    tekton_walker = tekton._Walker(path, lines)
+    argo_walker = argo.Walker(path, lines)
+    docs: list[Document] = []
+    for index, root in enumerate(roots):
+        doc: Document | None = argo_walker.document(index, root) or tekton_walker.document(index, root)
+        if doc is not None:
+            docs.append(doc)
+    return docs
 
 
 def parse_text(path: str, text: str) -> list[Document]:

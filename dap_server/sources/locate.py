@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+from .argo import ArgoDocument, ArgoTask
 from .files import load_file
 from .model import Document, PipelineTask, SourceError, Span, Step
 
@@ -90,6 +91,13 @@ def _targets(path: str, docs: list[Document]) -> tuple[list[Step], list[Pipeline
     steps: list[Step] = []
     tasks: list[PipelineTask] = []
     for doc in mine:
+        if isinstance(doc, ArgoDocument):
+            steps.extend(doc.steps())
+            for call in doc.tasks():
+                tasks.append(call)
+                if call.template is None and call.ref_template is None and call.task is not None:
+                    steps.extend(call.task.steps)  # an inline template
+            continue
         if doc.task is not None and doc.task_ref is None:
             steps.extend(doc.task.steps)
         if doc.pipeline is not None and doc.pipeline_ref is None:
@@ -114,6 +122,12 @@ def _uncovered(low: int, high: int, spans: list[Span]) -> bool:
     return current <= high
 
 
+def _task_word(task: PipelineTask) -> str:
+    if isinstance(task, ArgoTask):
+        return "steps item" if task.group is not None else "DAG task"
+    return "pipeline task"
+
+
 def _distance(line: int, span: Span) -> int:
     return span.line - line if line < span.line else line - span.end_line
 
@@ -132,7 +146,7 @@ def _miss_message(path: str, line: int, steps: list[Step], tasks: list[PipelineT
         (
             _distance(line, t.span),
             -t.span.line,
-            f'pipeline task is "{t.name}" at line {t.span.line}'
+            f'{_task_word(t)} is "{t.name}" at line {t.span.line}'
             " (a breakpoint there stops before its first step)",
         )
         for t in tasks

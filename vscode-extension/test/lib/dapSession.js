@@ -217,6 +217,8 @@ class DapSession {
     }
     const proc = this.dc._adapterProcess;
     if (proc && !this.exit) {
+      // like VS Code: after the disconnect answer, close the adapter's stdin; kill it if it lingers
+      proc.stdin.end();
       await new Promise((resolve) => {
         const t = setTimeout(() => {
           proc.kill('SIGKILL');

@@ -109,7 +109,7 @@ class StepState:
     proc: asyncio.subprocess.Process | None = None
     state: str = "waiting"
     paused: PauseKind | None = None
-    pause_exit_code: int | None = None
+    failure_exit_code: int | None = None  # the command's code, told by its onFailure pause
     exit_code: int | None = None
     reason: str | None = None
     started_at: float | None = None
@@ -487,8 +487,10 @@ class TaskRunner:
             await asyncio.wait_for(asyncio.shield(stdout), DRAIN_WAIT)
         code = self._termination(index).get(markers.KEY_EXIT_CODE)
         exit_code = int(code) if code is not None and code.lstrip("-").isdigit() else None
-        st.state, st.paused, st.pause_exit_code = f"paused-{kind.value}", kind, exit_code
-        reason = "ExitCode" if kind is PauseKind.FAILURE else None
+        st.state, st.paused = f"paused-{kind.value}", kind
+        reason = None
+        if kind is PauseKind.FAILURE:
+            st.failure_exit_code, reason = exit_code, "ExitCode"
         self._sink(StepPaused(StepRef(self.task_id, index), kind, exit_code=exit_code, reason=reason))
 
     def _termination(self, index: int) -> dict[str, str]:
@@ -515,8 +517,8 @@ class TaskRunner:
             reason = "Error" if failed else "Completed"
         if wrote_out and status.lstrip("-").isdigit():
             code = int(status)  # the real code of a tolerated failure (onError: continue)
-        elif failed and reason == "Error" and st.pause_exit_code is not None:
-            code = st.pause_exit_code  # a failure let stand after its pause: the command's code
+        elif failed and reason == "Error" and st.failure_exit_code is not None:
+            code = st.failure_exit_code  # a failure let stand after its pause: the command's code
         self._finished(st, code, reason, failed)
 
     def _finished(self, st: StepState, code: int, reason: str, failed: bool) -> None:
@@ -578,7 +580,7 @@ class TaskRunner:
         if st.paused is not kind:
             raise EngineError(f'step "{st.plan.name}" of {self.task_id} is not paused {kind.value}')
         if kind is PauseKind.FAILURE and action is Resume.FAIL_CONTINUE and st.plan.on_error == "continue":
-            writes = markers.continue_on_error_writes(index, st.pause_exit_code or 1)
+            writes = markers.continue_on_error_writes(index, st.failure_exit_code or 1)
         else:
             writes = markers.marker_writes(kind, action, index)
         try:

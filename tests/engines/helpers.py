@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
 import queue
 import subprocess
@@ -9,10 +11,28 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import Any, TypeVar
 
+from dap_server.engines.base import (
+    Output,
+    PauseKind,
+    Resume,
+    RunEvent,
+    RunFinished,
+    StepFinished,
+    StepPaused,
+    TaskFinished,
+    TaskStarted,
+)
+from dap_server.engines.local.engine import LocalEngine
 from dap_server.engines.local.supervisor import command_line
+from dap_server.engines.options import RunOptions
+from dap_server.sources import Document, SourceSet
+
+E = TypeVar("E")
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "tekton"
+ENGINE_FIXTURES = FIXTURES / "engine"
 WAIT = 10.0  # seconds any single expected thing may take on a slow machine (never a timing assertion)
 
 
@@ -57,6 +77,15 @@ def watching(pid: int) -> bool:
         )
     except OSError:
         return False
+
+
+async def eventually_async(check: Callable[[], bool], timeout: float = WAIT, what: str = "condition") -> None:
+    """`eventually` for async tests: the event loop keeps running while we wait."""
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.01)
 
 
 def eventually(check: Callable[[], bool], timeout: float = WAIT, what: str = "condition") -> None:
@@ -148,3 +177,109 @@ class Step:
         if self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait()
+
+
+# ---- the local engine under test ---------------------------------------------------------------
+
+Policy = Callable[[StepPaused], Resume | None]
+
+
+def release_all(event: StepPaused) -> Resume | None:
+    """Continue every pause; let failures stand."""
+    return Resume.FAIL_CONTINUE if event.kind is PauseKind.FAILURE else Resume.CONTINUE
+
+
+def load(path: Path, obj: str | None = None, search: Path | None = None) -> Document:
+    sources = SourceSet([str(search or path.parent)])
+    document = sources.select(str(path), obj)
+    sources.resolve(document)
+    return document
+
+
+class EngineRun:
+    """A LocalEngine with its events recorded; pauses answered by `policy` (None: left paused)."""
+
+    def __init__(self, document: Document, options: RunOptions, policy: Policy | None = release_all) -> None:
+        self.engine = LocalEngine(document, options)
+        self.events: list[RunEvent] = []
+        self.policy = policy
+        self.finished = asyncio.Event()
+        self._changed = asyncio.Event()
+
+    def _sink(self, event: RunEvent) -> None:
+        self.events.append(event)
+        self._changed.set()
+        if isinstance(event, RunFinished):
+            self.finished.set()
+        if isinstance(event, StepPaused) and self.policy is not None:
+            action = self.policy(event)
+            if action is not None:
+                asyncio.get_running_loop().create_task(self.engine.resume(event.step, event.kind, action))
+
+    async def start(self) -> EngineRun:
+        await self.engine.start(self._sink)
+        return self
+
+    async def wait_for(self, predicate: Callable[[RunEvent], bool], timeout: float = WAIT) -> RunEvent:
+        """The first recorded event (past or future) for which `predicate` holds."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            for event in self.events:
+                if predicate(event):
+                    return event
+            self._changed.clear()
+            left = deadline - asyncio.get_running_loop().time()
+            if left <= 0:
+                raise AssertionError(f"no such event; got {self.events!r}")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._changed.wait(), left)
+
+    async def finish(self, timeout: float = 30) -> RunFinished:
+        await asyncio.wait_for(self.finished.wait(), timeout)
+        return self.run_finished
+
+    @property
+    def run_finished(self) -> RunFinished:
+        return next(e for e in self.events if isinstance(e, RunFinished))
+
+    def of(self, kind: type[E]) -> list[E]:
+        return [e for e in self.events if isinstance(e, kind)]
+
+    def task(self, pipeline_task: str) -> str:
+        """The task_id of a started pipeline task."""
+        return next(e.task_id for e in self.of(TaskStarted) if e.pipeline_task == pipeline_task)
+
+    @property
+    def run_name(self) -> str:
+        """The PipelineRun name (from the first pipeline task that started)."""
+        first = next(e for e in self.of(TaskStarted) if e.pipeline_task)
+        assert first.pipeline_task is not None
+        return first.task_id.removesuffix(f"-{first.pipeline_task}")
+
+    def skipped(self) -> dict[str, str]:
+        """Pipeline task name -> skipping reason, for every skipped task."""
+        prefix = f"{self.run_name}-"
+        return {
+            e.task_id.removeprefix(prefix): e.message for e in self.of(TaskFinished) if e.reason == "Skipped"
+        }
+
+    def task_finished(self, task_id_suffix: str) -> TaskFinished:
+        return next(e for e in self.of(TaskFinished) if e.task_id.endswith(task_id_suffix))
+
+    def output(self, task_id: str | None = None) -> str:
+        return "".join(e.text for e in self.of(Output) if task_id is None or e.task_id == task_id)
+
+    def steps_finished(self, task_id: str) -> list[tuple[int, str]]:
+        return [(e.exit_code, e.reason) for e in self.of(StepFinished) if e.step.task_id == task_id]
+
+
+async def run_to_end(
+    path: Path, policy: Policy | None = release_all, obj: str | None = None, **options: Any
+) -> EngineRun:
+    run = EngineRun(load(path, obj), RunOptions(**options), policy)
+    await run.start()
+    try:
+        await run.finish()
+    finally:
+        await run.engine.close()
+    return run

@@ -1,0 +1,263 @@
+"""One file's index, kept up to date document by document.
+
+A file is cut into its YAML documents at `---` (and after `...`) lines, which YAML
+forbids inside any scalar, so each piece parses alone exactly as it does in the whole
+file. Each piece goes through the debugger's own source map (`parse_text`) and then an
+engine's indexer (Tekton now; an Argo indexer goes beside it in `INDEXERS`). After an
+edit, only the pieces whose text changed are parsed again; pieces that merely moved
+(lines inserted or removed above them) keep their index, shifted.
+
+Beyond what `dap_server.sources` gives, the indexers add the spans of params, results and
+workspaces declarations, of reference names and `$(...)` variables (see `tekton.py`).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from dap_server.sources import Document, SourceError, parse_text
+from dap_server.sources.compose import Lines
+
+from . import tekton
+from .model import DocIndex, Problem, Rng, Severity
+
+log = logging.getLogger(__name__)
+
+
+class Indexer(Protocol):
+    """What an engine provides to the language server."""
+
+    engine: str
+    marker: bytes  # bytes a file must contain to hold one of its documents
+
+    def accepts(self, doc: Document) -> bool: ...
+
+    def index(self, doc: Document, lines: Lines, offset: int) -> DocIndex: ...
+
+    def check(self, ix: DocIndex, resolver: tekton.Resolver) -> list[Problem]: ...
+
+
+class TektonIndexer:
+    engine = tekton.ENGINE
+    marker = b"tekton.dev"
+
+    def accepts(self, doc: Document) -> bool:
+        return doc.api_version.partition("/")[0] == tekton.GROUP
+
+    def index(self, doc: Document, lines: Lines, offset: int) -> DocIndex:
+        return tekton.index_document(doc, lines, offset)
+
+    def check(self, ix: DocIndex, resolver: tekton.Resolver) -> list[Problem]:
+        return tekton.check(ix, resolver)
+
+
+INDEXERS: tuple[Indexer, ...] = (TektonIndexer(),)
+MARKERS: tuple[bytes, ...] = tuple(i.marker for i in INDEXERS)
+
+
+def indexer_for(engine: str) -> Indexer | None:
+    return next((i for i in INDEXERS if i.engine == engine), None)
+
+
+# A document marker: `---` or `...` at the start of a line, then a space or the line's end.
+_MARKER = re.compile(r"^(?:---|\.\.\.)(?=[ \t\n]|$)", re.MULTILINE)
+# Line breaks other than \n (which editors and libyaml count differently from the
+# source map's splitlines), and directives: such files are parsed whole.
+_ODD = re.compile(r"[\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]|^%", re.MULTILINE)
+
+
+def split(text: str) -> list[tuple[int, int, int]]:
+    """(first line, start offset, end offset) of each YAML document's text."""
+    if _ODD.search(text):
+        return [(0, 0, len(text))]
+    starts = [0]
+    for match in _MARKER.finditer(text):
+        at = match.start()
+        if match.group() == "---":
+            if at > starts[-1]:
+                starts.append(at)
+        else:
+            after = text.find("\n", at)
+            if after >= 0 and after + 1 < len(text):
+                starts.append(after + 1)
+    out = []
+    line = 0
+    for k, start in enumerate(starts):
+        end = starts[k + 1] if k + 1 < len(starts) else len(text)
+        out.append((line, start, end))
+        line += text.count("\n", start, end)
+    return out
+
+
+@dataclass(eq=False)
+class Chunk:
+    """One YAML document's text and what it gave."""
+
+    start: int  # 0-based first line in the file
+    text: str
+    docs: list[DocIndex] = field(default_factory=list)
+    error: Problem | None = None  # the source map refused it (YAML or Tekton mistake)
+    yaml_error: bool = False  # the error is a YAML syntax error
+    cause: SourceError | None = None
+    stale: list[DocIndex] = field(default_factory=list)  # last good indexes, while it does not parse
+
+
+def error_range(lines: list[str], line: int, column: int, cause: str) -> Rng:
+    """A precise range for a SourceError at 0-based (line, column): the quoted name the
+    message is about when it is on that line, else the rest of the line's content."""
+    if not lines:
+        return Rng(0, 0, 0, 0)
+    line = min(max(line, 0), len(lines) - 1)
+    text = lines[line]
+    column = min(max(column, 0), len(text))
+    for name in re.findall(r'"([^"]+)"', cause):
+        at = text.find(name, column)
+        if at < 0:
+            at = text.find(name)
+        if at >= 0:
+            return Rng(line, at, line, at + len(name))
+    end = len(text.rstrip())
+    if end <= column:
+        return Rng(line, max(column - 1, 0), line, max(column, 1) if text else 0)
+    return Rng(line, column, line, end)
+
+
+def parse_chunk(path: str, start: int, text: str) -> Chunk:
+    """Parse and index one YAML document's text, whose first line is `start` in the file."""
+    chunk = Chunk(start, text)
+    try:
+        docs = parse_text(path, text)
+    except SourceError as exc:
+        lines = text.splitlines()
+        rng = error_range(lines, exc.line - 1, exc.column - 1, exc.cause)
+        rng.line += start
+        rng.end_line += start
+        chunk.error = Problem(rng, Severity.ERROR, exc.cause, "yaml" if _is_yaml(exc) else "source")
+        chunk.yaml_error = _is_yaml(exc)
+        chunk.cause = SourceError(path, exc.line + start, exc.column, exc.cause)
+        return chunk
+    if not docs:
+        return chunk
+    lines_ = Lines(path, text)
+    for doc in docs:
+        indexer = next((i for i in INDEXERS if i.accepts(doc)), None)
+        if indexer is None:
+            continue
+        try:
+            chunk.docs.append(indexer.index(doc, lines_, start))
+        except Exception:  # an indexer bug must not take the server down: log it, index the rest
+            log.exception("internal error indexing %s/%s in %s", doc.kind, doc.name, path)
+    return chunk
+
+
+def _is_yaml(exc: SourceError) -> bool:
+    return exc.cause.startswith("invalid YAML")
+
+
+class FileIndex:
+    """The index of one file's current text."""
+
+    def __init__(self, path: str, text: str = "") -> None:
+        self.path = path
+        self.text = ""
+        self.chunks: list[Chunk] = []
+        self.parsed = 0  # chunks parsed by the last update (for tests and the benchmark)
+        self._lines: list[str] | None = None
+        self.update(text)
+
+    @property
+    def lines(self) -> list[str]:
+        """The current text's lines (for converting columns to the client's encoding)."""
+        if self._lines is None:
+            self._lines = self.text.split("\n")
+        return self._lines
+
+    def update(self, text: str) -> tuple[list[DocIndex], list[DocIndex]]:
+        """Index `text` (the whole new content); returns (removed, added) document indexes."""
+        pieces = split(text)
+        new = [(line, text[s:e]) for line, s, e in pieces]
+        old = self.chunks
+        prefix = 0
+        limit = min(len(old), len(new))
+        while prefix < limit and old[prefix].text == new[prefix][1] and old[prefix].start == new[prefix][0]:
+            prefix += 1
+        suffix = 0
+        while suffix < limit - prefix:
+            chunk = old[len(old) - 1 - suffix]
+            line, piece = new[len(new) - 1 - suffix]
+            if chunk.text != piece or (chunk.error is not None and chunk.start != line):
+                break
+            suffix += 1
+        gone = old[prefix : len(old) - suffix]
+        fresh: list[Chunk] = []
+        for k, (line, piece) in enumerate(new[prefix : len(new) - suffix]):
+            chunk = parse_chunk(self.path, line, piece)
+            if chunk.error is not None and len(gone) == len(new) - prefix - suffix:
+                before = gone[k]
+                chunk.stale = before.docs or before.stale
+                delta = line - before.start
+                for ix in chunk.stale:
+                    ix.shift(delta)
+            fresh.append(chunk)
+        kept = old[len(old) - suffix :] if suffix else []
+        for chunk, (line, _) in zip(kept, new[len(new) - suffix :], strict=True):
+            if chunk.start != line:
+                delta = line - chunk.start
+                for ix in (*chunk.docs, *chunk.stale):
+                    ix.shift(delta)
+                chunk.start = line
+        self.chunks = [*old[:prefix], *fresh, *kept]
+        self.text = text
+        self._lines = None
+        self.parsed = len(fresh)
+        removed = [ix for chunk in gone for ix in chunk.docs]
+        added = [ix for chunk in fresh for ix in chunk.docs]
+        return removed, added
+
+    # ---- what the file holds -----------------------------------------------------------
+
+    def docs(self) -> Iterator[DocIndex]:
+        for chunk in self.chunks:
+            yield from chunk.docs
+
+    def error(self) -> SourceError | None:
+        """The first error the source map reports in this file (the debugger refuses a
+        file with one, and skips it when it looks for referenced documents)."""
+        return next((c.cause for c in self.chunks if c.cause is not None), None)
+
+    def yaml_error(self) -> Problem | None:
+        return next((c.error for c in self.chunks if c.yaml_error and c.error is not None), None)
+
+    def local_problems(self) -> list[Problem]:
+        """Problems found inside this file's documents; a YAML syntax error hides the rest."""
+        syntax = self.yaml_error()
+        if syntax is not None:
+            return [syntax]
+        out: list[Problem] = []
+        for chunk in self.chunks:
+            if chunk.error is not None:
+                out.append(chunk.error)
+            for ix in chunk.docs:
+                out.extend(ix.problems)
+        return out
+
+    def doc_at(self, line: int, *, stale: bool = False) -> DocIndex | None:
+        """The document whose lines contain `line`; with `stale`, the last good index of a
+        document that does not parse right now (for completion while typing)."""
+        for chunk in self.chunks:
+            candidates = chunk.docs or (chunk.stale if stale else [])
+            for ix in candidates:
+                if ix.range.line <= line <= ix.range.end_line:
+                    return ix
+        if stale:  # between documents, or in the part of a document not yet typed
+            best: DocIndex | None = None
+            for chunk in self.chunks:
+                for ix in chunk.docs or chunk.stale:
+                    if ix.range.line <= line:
+                        best = ix
+            return best
+        return None

@@ -1,0 +1,269 @@
+"""Every pipeline file the server knows, and the cross-file index of documents by name.
+
+Open buffers and the YAML files of the workspace folders are indexed the same way
+(`FileIndex`); the (kind, name) index used to resolve `taskRef` / `pipelineRef` is
+updated with the documents of the one file that changed, never rebuilt. Resolution
+follows the debugger's `SourceSet`: the owner's own file first, then the other files
+(in path order), a Task standing in for a ClusterTask and back; a file the source map
+refuses is skipped, as the debugger skips it, and the message says so.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import difflib
+import logging
+import os
+from collections.abc import Iterable
+
+from dap_server.sources import SourceError
+
+from .index import MARKERS, FileIndex, indexer_for
+from .model import DocIndex, DocRef, Problem, Severity
+from .tekton import TASK_KINDS, Resolution
+
+log = logging.getLogger(__name__)
+
+YAML_SUFFIXES = (".yaml", ".yml")
+SKIP_DIRS = frozenset({"node_modules", "__pycache__", "venv"})
+MAX_BYTES = 32 * 1024 * 1024
+
+
+def read_pipeline_file(path: str) -> str | None:
+    """The text of `path` if it may hold documents the indexers know (else None)."""
+    try:
+        if os.path.getsize(path) > MAX_BYTES:
+            return None
+        with open(path, "rb") as handle:
+            data = handle.read()
+    except OSError:
+        return None
+    if not any(marker in data for marker in MARKERS):
+        return None
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return None
+
+
+def yaml_files(folders: Iterable[str]) -> list[str]:
+    """YAML files under `folders` (no dot-folders, no node_modules), sorted."""
+    found: dict[str, None] = {}
+    for root in folders:
+        if os.path.isfile(root):
+            found[os.path.abspath(root)] = None
+            continue
+        for folder, dirs, names in os.walk(root):
+            dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in SKIP_DIRS)
+            for name in sorted(names):
+                if name.endswith(YAML_SUFFIXES):
+                    found[os.path.abspath(os.path.join(folder, name))] = None
+    return list(found)
+
+
+def scan(folders: list[str]) -> dict[str, FileIndex]:
+    """Index every pipeline file under `folders` (run in a worker thread at startup)."""
+    out: dict[str, FileIndex] = {}
+    for path in yaml_files(folders):
+        text = read_pipeline_file(path)
+        if text is not None:
+            try:
+                out[path] = FileIndex(path, text)
+            except Exception:  # never let one odd file stop the scan
+                log.exception("internal error indexing %s", path)
+    return out
+
+
+class Workspace:
+    """Files by path, documents by (kind, name), and who depends on which names."""
+
+    def __init__(self, folders: list[str]) -> None:
+        self.folders = [os.path.abspath(f) for f in folders]
+        self.files: dict[str, FileIndex] = {}
+        self.open: set[str] = set()
+        self.by_key: dict[tuple[str, str], list[DocIndex]] = {}
+        self.deps: dict[str, set[tuple[str, str]]] = {}  # path -> keys its checks looked up
+        self._recording: set[tuple[str, str]] | None = None
+
+    # ---- keeping the index current -----------------------------------------------------
+
+    def set_text(self, path: str, text: str) -> set[tuple[str, str]]:
+        """Index the current text of `path`; returns the (kind, name) keys whose documents
+        changed (the files depending on them need their diagnostics again)."""
+        current = self.files.get(path)
+        if current is None:
+            current = FileIndex(path, "")
+            self.files[path] = current
+        if current.text == text and (current.chunks or not text):
+            return set()
+        removed, added = current.update(text)
+        return self._reindex(removed, added)
+
+    def remove(self, path: str) -> set[tuple[str, str]]:
+        current = self.files.pop(path, None)
+        self.deps.pop(path, None)
+        if current is None:
+            return set()
+        return self._reindex(list(current.docs()), [])
+
+    def add_scanned(self, found: dict[str, FileIndex]) -> set[tuple[str, str]]:
+        """Merge the result of `scan` (open buffers keep their own text)."""
+        changed: set[tuple[str, str]] = set()
+        for path, index in found.items():
+            if path in self.open:
+                continue
+            old = self.files.get(path)
+            self.files[path] = index
+            changed |= self._reindex(list(old.docs()) if old else [], list(index.docs()))
+        return changed
+
+    def reload(self, path: str) -> set[tuple[str, str]]:
+        """A file changed on disk (or was closed): index what is on disk now."""
+        if path in self.open:
+            return set()
+        text = read_pipeline_file(path) if os.path.isfile(path) else None
+        if text is None:
+            return self.remove(path)
+        return self.set_text(path, text)
+
+    def _reindex(self, removed: list[DocIndex], added: list[DocIndex]) -> set[tuple[str, str]]:
+        changed: set[tuple[str, str]] = set()
+        for ix in removed:
+            entries = self.by_key.get(ix.key)
+            if entries is not None:
+                with contextlib.suppress(ValueError):
+                    entries.remove(ix)
+                if not entries:
+                    del self.by_key[ix.key]
+            changed.add(ix.key)
+        for ix in added:
+            self.by_key.setdefault(ix.key, []).append(ix)
+            changed.add(ix.key)
+        return changed
+
+    def dependents(self, keys: set[tuple[str, str]]) -> list[str]:
+        """Open files whose last check looked up one of `keys`."""
+        if not keys:
+            return []
+        return sorted(p for p in self.open if self.deps.get(p, set()) & keys)
+
+    # ---- resolution --------------------------------------------------------------------
+
+    def resolve(self, owner: DocIndex, ref: DocRef) -> Resolution:
+        key = ref.key
+        if ref.api_version and not ref.api_version.startswith("tekton.dev/"):
+            return Resolution(
+                None,
+                f'{key} to a custom task ({ref.api_version} {ref.kind} "{ref.name}"): pipeline-dap cannot '
+                "run it locally",
+                Severity.WARNING,
+            )
+        if ref.resolver is not None:
+            return Resolution(
+                None,
+                f'{key} uses the "{ref.resolver}" resolver, which pipeline-dap cannot resolve locally: copy '
+                f"the {ref.kind} into a file of the workspace and refer to it by name",
+                Severity.WARNING,
+            )
+        kinds = [ref.kind]
+        if ref.kind in TASK_KINDS:
+            kinds.append("ClusterTask" if ref.kind == "Task" else "Task")
+        if self._recording is not None:
+            self._recording.update((k, ref.name) for k in kinds)
+        local = self.files.get(owner.path)
+        if local is not None:
+            for kind in kinds:
+                for ix in local.docs():
+                    if ix.kind == kind and ix.name == ref.name:
+                        return Resolution(ix)
+        skipped: list[tuple[str, SourceError]] = []
+        for kind in kinds:
+            candidates = sorted(self.by_key.get((kind, ref.name), []), key=lambda d: d.path)
+            for ix in candidates:
+                if ix.path == owner.path:
+                    continue
+                index = self.files.get(ix.path)
+                error = index.error() if index is not None else None
+                if error is not None:
+                    skipped.append((ix.path, error))
+                    continue
+                return Resolution(ix)
+        return Resolution(None, self._not_found(owner, ref, kinds, skipped))
+
+    def _not_found(
+        self, owner: DocIndex, ref: DocRef, kinds: list[str], skipped: list[tuple[str, SourceError]]
+    ) -> str:
+        if skipped:
+            path, error = skipped[0]
+            return (
+                f'{ref.key}: {ref.kind} "{ref.name}" is in {self.short(path)}, but that file does not load '
+                f"(line {error.line}: {error.cause}), so the debugger skips it"
+            )
+        names = sorted({name for (kind, name) in self.by_key if kind in kinds})
+        close = difflib.get_close_matches(ref.name, names, n=3)
+        files = [p for p, f in self.files.items() if p != owner.path and any(True for _ in f.docs())]
+        where = ", ".join(self.folders) if self.folders else "no workspace folder"
+        message = (
+            f'{ref.key}: {ref.kind} "{ref.name}" not found: looked in this file and in {len(files)} other '
+            f"pipeline file{'s' if len(files) != 1 else ''} of the workspace ({where})"
+        )
+        if close:
+            message += "; did you mean " + " or ".join(f'"{c}"' for c in close) + "?"
+        return message
+
+    def short(self, path: str) -> str:
+        for root in self.folders:
+            if path.startswith(root + os.sep):
+                return os.path.relpath(path, root)
+        return path
+
+    # ---- diagnostics -------------------------------------------------------------------
+
+    def problems(self, path: str) -> list[Problem]:
+        """Every problem of one file: its own, then those that need other documents."""
+        index = self.files.get(path)
+        if index is None:
+            return []
+        problems = index.local_problems()
+        recording: set[tuple[str, str]] = set()
+        self._recording = recording
+        try:
+            if index.yaml_error() is None:
+                for ix in index.docs():
+                    indexer = indexer_for(ix.engine)
+                    if indexer is None:
+                        continue
+                    try:
+                        problems.extend(indexer.check(ix, self))
+                    except Exception:  # an indexer bug: log it, keep the other diagnostics
+                        log.exception("internal error checking %s in %s", ix.key, path)
+        finally:
+            self._recording = None
+        self.deps[path] = recording
+        return problems
+
+    def search_paths(self, ix: DocIndex) -> list[str] | None:
+        """`searchPaths` for a launch configuration of `ix`: None when every document it
+        needs (references, and theirs) is under the program's folder, the debugger's
+        default; else the program's folder and the workspace folders holding the others."""
+        program_dir = os.path.dirname(ix.path)
+        outside: list[str] = []
+        seen: set[int] = {id(ix)}
+        work = [ix]
+        while work:
+            current = work.pop()
+            for ref in current.refs():
+                target = self.resolve(current, ref).target
+                if target is None or id(target) in seen:
+                    continue
+                seen.add(id(target))
+                work.append(target)
+                if target.path.startswith(program_dir + os.sep):
+                    continue
+                root = next(
+                    (f for f in self.folders if target.path.startswith(f + os.sep)),
+                    os.path.dirname(target.path),
+                )
+                if root not in outside and root != program_dir:
+                    outside.append(root)
+        return [program_dir, *outside] if outside else None

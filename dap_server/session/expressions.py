@@ -14,7 +14,7 @@ from typing import Any
 
 from simpleeval import EvalWithCompoundTypes
 
-from dap_server.sources.tekton_vars import substitute
+from dap_server.sources.tekton_vars import Values, substitute
 
 _FUNCTIONS = {"int": int, "float": float, "str": str, "len": len, "bool": bool, "lower": str.lower}
 
@@ -76,10 +76,10 @@ def validate_hit_condition(condition: str) -> str | None:
 _BRACES = re.compile(r"\{\{\s*([^{}]+?)\s*\}\}|\{([A-Za-z_][\w.\[\]\"']*)\}")
 
 
-def format_log_message(message: str, values: Mapping[str, Any], names: Mapping[str, Any]) -> str:
+def format_log_message(message: str, values: Values, names: Mapping[str, Any]) -> str:
     """A logpoint's text: `$(params.x)` as Tekton substitutes it, `{{inputs.parameters.x}}`
     and `{expression}` (DAP's convention) evaluated over the step's values."""
-    text = substitute(message, values).text
+    text, _unresolved = substitute(message, values)
 
     def brace(match: re.Match[str]) -> str:
         expr = match.group(1) or match.group(2)

@@ -95,7 +95,7 @@ def run_options(config: LaunchConfig) -> RunOptions:
 def create_engine(config: LaunchConfig, document: Document) -> Engine:
     options = run_options(config)
     if config.engine == "local":
-        from dap_server.engines.local import create_local_engine
+        from dap_server.engines.local.engine import create_local_engine
 
         try:
             return create_local_engine(document, options)

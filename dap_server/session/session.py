@@ -829,7 +829,12 @@ class Session:
             raise RequestError("restart needs a launched run")
         args = arguments.get("arguments") if isinstance(arguments, dict) else None
         config_args = args if isinstance(args, dict) and args.get("program") else self.config.model_dump(by_alias=True)
-        await self.cancel_run()
+        # The old run ends quietly: a restart is not the end of the session (no terminated/exited).
+        self._ended = True
+        for thread in list(self.threads.values()):
+            self.emit("thread", m.ThreadEventBody(reason="exited", thread_id=thread.id))
+        if self.engine is not None:
+            await self.engine.cancel()
         await self._close_engine()
         self.engine = None
         self._ended = False

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from dap_server.engines.base import StepView
+from dap_server.sources.tekton_vars import Value
 
 
 @dataclass
@@ -121,10 +122,19 @@ def names_for(view: StepView) -> dict[str, Any]:
     }
 
 
-def substitution_values(view: StepView) -> dict[str, Any]:
+def substitution_values(view: StepView) -> dict[str, Value]:
     """Values for `$(...)` substitution in logpoints and hovers."""
-    values: dict[str, Any] = {f"params.{k}": v for k, v in view.params.items()}
+    values: dict[str, Value] = {f"params.{k}": _value(v) for k, v in view.params.items()}
     values.update({f"results.{k}": v for k, v in view.results.items()})
     values.update({f"workspaces.{k}.path": v for k, v in view.workspaces.items()})
     values.update({f"env.{k}": v for k, v in view.env.items()})
+    values.update({"context.taskRun.name": view.pod.removesuffix("-pod")})
     return values
+
+
+def _value(value: Any) -> Value:
+    if isinstance(value, list):
+        return [str(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): str(v) for k, v in value.items()}
+    return "" if value is None else str(value)

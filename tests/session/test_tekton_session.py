@@ -94,7 +94,7 @@ async def test_multi_file_pipeline_stop_frames_env_next_and_exit_code(dap: Harne
     assert [(f["name"], Path(f["source"]["path"]).name, f["line"]) for f in frames] == [
         ("package", "build.yaml", 35),
         ("build", "pipeline.yaml", 40),
-        ("Pipeline/build-and-test", "pipeline.yaml", 5),
+        ("Pipeline/build-and-test", "pipeline.yaml", 4),
     ]
     env = await scope_values(dap, frames[0]["id"], "Environment")
     assert env["FLAVOUR"] == "turbo"  # $(params.flavour) of the Task, fed by the Pipeline's default

@@ -637,7 +637,9 @@ class Debugger:
             if not variables:
                 self.say(f"({scope}: none)")
             for variable in variables:
-                self.say(f"{variable.get('name')}={variable.get('value')}")
+                name = str(variable.get("name"))
+                value = str(variable.get("value")).rstrip("\n").replace("\n", "\n" + " " * (len(name) + 1))
+                self.say(f"{name}={value}")
 
         return show
 

@@ -43,9 +43,7 @@ def step_line(index: int) -> int:
     return 7 + 3 * index
 
 
-async def session(
-    program: Path, env: dict[str, str], *, breakpoints: bool, no_debug: bool = False
-) -> dict[str, Any]:
+async def session(program: Path, env: dict[str, str], *, breakpoints: bool, no_debug: bool = False) -> dict[str, Any]:
     received: dict[int, int] = {}  # stop number -> client receive ns
     stops: list[dict[str, Any]] = []
 
@@ -97,7 +95,7 @@ def trace_events(path: Path, name: str) -> list[int]:
 
 def pct(values: list[float], q: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 async def main() -> int:

@@ -13,7 +13,8 @@ HEADER = "# Benchmarks\n\nEach section is rewritten by its script with `--write`
 def write_section(key: str, title: str, body: str, path: Path = BENCHMARKS) -> None:
     """Replace (or append) the section `key`, stamped with today's date and the machine."""
     mark = f"<!-- bench:{key} -->"
-    stamp = f"_{datetime.date.today().isoformat()}, {platform.python_implementation()} {platform.python_version()}, {platform.machine()}_"
+    machine = f"{platform.python_implementation()} {platform.python_version()}, {platform.machine()}"
+    stamp = f"_{datetime.date.today().isoformat()}, {machine}_"
     section = f"{mark}\n## {title}\n\n{stamp}\n\n{body.rstrip()}\n{mark}"
     text = path.read_text() if path.exists() else HEADER
     if mark in text:

@@ -25,7 +25,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="pipeline-dap", description="Debug Tekton and Argo pipeline YAML over the Debug Adapter Protocol."
+        prog="pipeline-dap",
+        description="Debug Tekton and Argo pipeline YAML over the Debug Adapter Protocol.",
     )
     parser.add_argument("--version", action="version", version=f"pipeline-dap {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -51,8 +52,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     tr = sub.add_parser("translate", help="print the run object(s) a cluster engine would submit")
     tr.add_argument("file")
-    tr.add_argument("--break", dest="breaks", action="append", default=[], metavar="LOC",
-                    help="PATH:LINE, PATH:LINE:after or task/step (repeatable)")
+    tr.add_argument(
+        "--break",
+        dest="breaks",
+        action="append",
+        default=[],
+        metavar="LOC",
+        help="PATH:LINE, PATH:LINE:after or task/step (repeatable)",
+    )
     tr.add_argument("--on-failure", action="store_true", help="stop when a step fails")
     tr.add_argument("--engine", default="tekton", choices=["tekton", "argo"])
     tr.add_argument("--object", help="Kind/name of the document when the file holds several")
@@ -114,9 +121,15 @@ def cmd_translate(args: argparse.Namespace) -> int:
         return 2
     try:
         params = dict(_key_value(p) for p in args.param)
-        text = translate(args.file, args.breaks, on_failure=args.on_failure, obj=args.object,
-                         search_paths=[os.path.realpath(p) for p in args.search_path] or None,
-                         engine=args.engine, params=params)
+        text = translate(
+            args.file,
+            args.breaks,
+            on_failure=args.on_failure,
+            obj=args.object,
+            search_paths=[os.path.realpath(p) for p in args.search_path] or None,
+            engine=args.engine,
+            params=params,
+        )
     except (SourceError, ValueError) as exc:
         print(f"pipeline-dap translate: {exc}", file=sys.stderr)
         return 1

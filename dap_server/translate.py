@@ -104,8 +104,11 @@ def debug_spec(spec: TaskSpec, plan: StepPlan, on_failure: bool) -> tuple[dict[s
     asked = sorted(plan.before)
     comments.append(
         "beforeSteps: every named step, so stepping, pause and breakpoints set while running work; "
-        + (f"the adapter stops before {', '.join(asked)} and releases the others at once" if asked else
-           "no before-step breakpoint was asked for, the adapter releases each pause at once")
+        + (
+            f"the adapter stops before {', '.join(asked)} and releases the others at once"
+            if asked
+            else "no before-step breakpoint was asked for, the adapter releases each pause at once"
+        )
     )
     for name in sorted(plan.after):
         index = names.index(name)
@@ -123,16 +126,25 @@ def debug_spec(spec: TaskSpec, plan: StepPlan, on_failure: bool) -> tuple[dict[s
         comments.append("unnamed steps cannot be named in beforeSteps: they run without before-step pauses")
     comments.append(
         'onFailure: "enabled" is mandatory whenever breakpoints are set (Tekton v1.15 validation); '
-        + ("a failing step stops in the debugger (--on-failure)" if on_failure else
-           "without --on-failure the adapter releases a failure pause with debug-fail-continue so the failure "
-           "stands, and skips the later steps with debug-beforestep-fail-continue, as Tekton would without debug")
+        + (
+            "a failing step stops in the debugger (--on-failure)"
+            if on_failure
+            else "without --on-failure the adapter releases a failure pause with debug-fail-continue so the failure "
+            "stands, and skips the later steps with debug-beforestep-fail-continue, as Tekton would without debug"
+        )
     )
     return {"breakpoints": {"onFailure": "enabled", "beforeSteps": before_steps}}, comments
 
 
-def translate(program: str, locations: list[str], on_failure: bool = False, obj: str | None = None,
-              search_paths: list[str] | None = None, engine: str = "tekton",
-              params: dict[str, str] | None = None) -> str:
+def translate(
+    program: str,
+    locations: list[str],
+    on_failure: bool = False,
+    obj: str | None = None,
+    search_paths: list[str] | None = None,
+    engine: str = "tekton",
+    params: dict[str, str] | None = None,
+) -> str:
     """The YAML text `translate` prints. Raises SourceError / ValueError for user mistakes."""
     if engine != "tekton":
         raise ValueError(f'translate supports engine "tekton" in this build, not "{engine}"')
@@ -162,15 +174,19 @@ def translate(program: str, locations: list[str], on_failure: bool = False, obj:
     return _taskrun_output(document, plans.get(None, StepPlan()), on_failure, header, params or {})
 
 
-def _taskrun_output(document: Document, plan: StepPlan, on_failure: bool, header: list[str],
-                    params: dict[str, str]) -> str:
+def _taskrun_output(
+    document: Document, plan: StepPlan, on_failure: bool, header: list[str], params: dict[str, str]
+) -> str:
     spec = document.task
     assert spec is not None
     debug, comments = debug_spec(spec, plan, on_failure)
     run: dict[str, Any] = {
         "apiVersion": "tekton.dev/v1",
         "kind": "TaskRun",
-        "metadata": {"generateName": f"{spec.name}-debug-", "labels": {"app.kubernetes.io/managed-by": "pipeline-dap"}},
+        "metadata": {
+            "generateName": f"{spec.name}-debug-",
+            "labels": {"app.kubernetes.io/managed-by": "pipeline-dap"},
+        },
     }
     body: dict[str, Any] = {}
     if document.kind == "TaskRun":
@@ -188,14 +204,21 @@ def _taskrun_output(document: Document, plan: StepPlan, on_failure: bool, header
     return _emit(header + comments, [run])
 
 
-def _pipeline_output(document: Document, plans: dict[str | None, StepPlan], on_failure: bool,
-                     header: list[str], params: dict[str, str]) -> str:
+def _pipeline_output(
+    document: Document,
+    plans: dict[str | None, StepPlan],
+    on_failure: bool,
+    header: list[str],
+    params: dict[str, str],
+) -> str:
     pipeline = document.pipeline
     assert pipeline is not None
-    header = [*header,
-              "Tekton does not pass spec.debug from a PipelineRun to its TaskRuns (tektoncd/pipeline#5184):",
-              "this is the debug spec of each pipeline task's TaskRun, keyed by pipeline task name;",
-              "the adapter creates those TaskRuns itself with it."]
+    header = [
+        *header,
+        "Tekton does not pass spec.debug from a PipelineRun to its TaskRuns (tektoncd/pipeline#5184):",
+        "this is the debug spec of each pipeline task's TaskRun, keyed by pipeline task name;",
+        "the adapter creates those TaskRuns itself with it.",
+    ]
     out: dict[str, Any] = {}
     notes: list[str] = []
     for ptask in pipeline.all_tasks():

@@ -115,7 +115,9 @@ class BreakpointStore:
     def all(self) -> list[SourceBreakpoint]:
         return [bp for bps in self.by_path.values() for bp in bps]
 
-    def for_step(self, step: Step, task: PipelineTask | None, mode: str, first: bool, last: bool) -> list[SourceBreakpoint]:
+    def for_step(
+        self, step: Step, task: PipelineTask | None, mode: str, first: bool, last: bool
+    ) -> list[SourceBreakpoint]:
         """Breakpoints that apply at a pause of `step` (run by pipeline task `task`) in `mode`.
 
         A step breakpoint matches the step's span; a pipeline-task breakpoint matches before

@@ -12,9 +12,6 @@ import contextlib
 import itertools
 import logging
 import os
-import shlex
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel
@@ -37,25 +34,19 @@ from dap_server.engines.base import (
 )
 from dap_server.protocol import models as m
 from dap_server.protocol.connection import Connection, RequestError
-from dap_server.sources import SourceSet, breakpoint_locations
-from dap_server.sources.model import Document, PipelineTask, Span, Step
+from dap_server.sources import SourceSet
+from dap_server.sources.model import Document, PipelineTask, Step
 
 from . import expressions, variables
+from .breakpoint_requests import BreakpointRequests
+from .breakpoints import BreakpointStore
+from .capabilities import ON_FAILURE, capabilities
 from .dependencies import dependents
-from .breakpoints import BreakpointStore, SourceBreakpoint
+from .inspection import Inspector
 from .launch import LaunchConfig, LaunchError, create_engine, load_run, parse_config
-from .threads import Intent, Pause, ThreadState
+from .threads import FrameRef, Intent, Pause, ThreadState
 
 log = logging.getLogger(__name__)
-
-ON_FAILURE = "onFailure"
-
-
-@dataclass
-class FrameRef:
-    thread: ThreadState
-    kind: str  # step | task | run
-    step_index: int | None
 
 
 class Session:
@@ -85,31 +76,33 @@ class Session:
         self.exit_code: int | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self._ended = False
+        self.bp_requests = BreakpointRequests(self)
+        self.inspector = Inspector(self)
 
     # ------------------------------------------------------------------ wiring
 
     def register(self) -> None:
-        c = self.conn
+        c, bps, insp = self.conn, self.bp_requests, self.inspector
         c.register("initialize", self.initialize, m.InitializeRequestArguments)
         c.register("launch", self.launch, None)
         c.register("attach", self.attach, None)
-        c.register("setBreakpoints", self.set_breakpoints, m.SetBreakpointsArguments)
-        c.register("breakpointLocations", self.breakpoint_locations, m.BreakpointLocationsArguments)
-        c.register("setExceptionBreakpoints", self.set_exception_breakpoints, m.SetExceptionBreakpointsArguments)
+        c.register("setBreakpoints", bps.set_breakpoints, m.SetBreakpointsArguments)
+        c.register("breakpointLocations", bps.breakpoint_locations, m.BreakpointLocationsArguments)
+        c.register("setExceptionBreakpoints", bps.set_exception_breakpoints, m.SetExceptionBreakpointsArguments)
         c.register("configurationDone", self.configuration_done, None)
-        c.register("threads", self.threads_request, None)
-        c.register("stackTrace", self.stack_trace, m.StackTraceArguments)
-        c.register("scopes", self.scopes, m.ScopesArguments)
-        c.register("variables", self.variables, m.VariablesArguments)
-        c.register("setVariable", self.set_variable, m.SetVariableArguments)
+        c.register("threads", insp.threads_request, None)
+        c.register("stackTrace", insp.stack_trace, m.StackTraceArguments)
+        c.register("scopes", insp.scopes, m.ScopesArguments)
+        c.register("variables", insp.variables, m.VariablesArguments)
+        c.register("setVariable", insp.set_variable, m.SetVariableArguments)
+        c.register("exceptionInfo", insp.exception_info, m.ExceptionInfoArguments)
+        c.register("evaluate", insp.evaluate, m.EvaluateArguments)
+        c.register("source", insp.source, m.SourceArguments)
         c.register("continue", self.continue_, m.ContinueArguments)
         c.register("next", self.next, m.NextArguments)
         c.register("stepIn", self.step_in, m.StepInArguments)
         c.register("stepOut", self.step_out, m.StepOutArguments)
         c.register("pause", self.pause, m.PauseArguments)
-        c.register("exceptionInfo", self.exception_info, m.ExceptionInfoArguments)
-        c.register("evaluate", self.evaluate, m.EvaluateArguments)
-        c.register("source", self.source, m.SourceArguments)
         c.register("terminate", self.terminate, None)
         c.register("restart", self.restart, None)
         c.register("disconnect", self.disconnect, None)
@@ -161,7 +154,7 @@ class Session:
             raise RequestError(str(exc), show_user=True) from None
         self.config, self.sources, self.document, self.engine = config, sources, document, engine
         self.entry_pending = config.stop_on_entry
-        self._check_breakpoint_files()
+        self.bp_requests.check_files()
         self.console(f"Launching {document.key} from {document.path} on the {config.engine} engine\n")
         if self.configured:
             await self._start()
@@ -187,93 +180,6 @@ class Session:
         except EngineError as exc:
             await self._close_engine()
             raise RequestError(str(exc), show_user=True) from None
-
-    # ------------------------------------------------------------------ breakpoints
-
-    async def set_breakpoints(self, args: m.SetBreakpointsArguments) -> m.SetBreakpointsResponseBody:
-        path = args.source.path
-        if not path:
-            raise RequestError("setBreakpoints needs source.path (pipeline files are on disk)")
-        requested: list[dict[str, object]] = []
-        for sb in args.breakpoints or []:
-            requested.append(
-                {
-                    "line": self.server_line(sb.line),
-                    "mode": sb.mode,
-                    "condition": sb.condition,
-                    "hit_condition": sb.hit_condition,
-                    "log_message": sb.log_message,
-                }
-            )
-        if not args.breakpoints and args.lines:
-            requested = [{"line": self.server_line(line)} for line in args.lines]
-        bps = await asyncio.to_thread(self.breakpoints.set, path, requested)
-        if self.document is not None:
-            self._check_breakpoint_files(bps)
-        return m.SetBreakpointsResponseBody(breakpoints=[self.to_dap(bp) for bp in bps])
-
-    def to_dap(self, bp: SourceBreakpoint) -> m.Breakpoint:
-        span = bp.span
-        if not bp.verified or span is None:
-            return m.Breakpoint(
-                id=bp.id,
-                verified=False,
-                message=bp.message,
-                reason="failed",
-                source=self.source_of(bp.path),
-                line=self.client_line(bp.line),
-            )
-        return m.Breakpoint(
-            id=bp.id,
-            verified=True,
-            message=bp.note,
-            source=self.source_of(span.path),
-            line=self.client_line(span.line),
-            end_line=self.client_line(span.end_line),
-            column=span.column,
-        )
-
-    def _check_breakpoint_files(self, bps: list[SourceBreakpoint] | None = None) -> None:
-        """Late binding: once the run is known, say which breakpoints it can never reach."""
-        if self.sources is None or self.document is None:
-            return
-        files = self.sources.files_of(self.document)
-        for bp in bps if bps is not None else self.breakpoints.all():
-            note = None
-            if bp.verified and bp.path not in files:
-                note = (
-                    f"{os.path.basename(bp.path)} is not used by {self.document.key}: "
-                    "this breakpoint will not be hit in this run"
-                )
-            if note != bp.note:
-                bp.note = note
-                if bps is None:
-                    self.emit("breakpoint", m.BreakpointEventBody(reason="changed", breakpoint=self.to_dap(bp)))
-
-    async def breakpoint_locations(self, args: m.BreakpointLocationsArguments) -> m.BreakpointLocationsResponseBody:
-        path = args.source.path
-        if not path or not os.path.isfile(path):
-            return m.BreakpointLocationsResponseBody(breakpoints=[])
-        end = self.server_line(args.end_line) if args.end_line is not None else None
-        spans: list[Span] = await asyncio.to_thread(breakpoint_locations, path, self.server_line(args.line), end)
-        return m.BreakpointLocationsResponseBody(
-            breakpoints=[
-                m.BreakpointLocation(line=self.client_line(s.line), end_line=self.client_line(s.end_line))
-                for s in spans
-            ]
-        )
-
-    async def set_exception_breakpoints(self, args: m.SetExceptionBreakpointsArguments) -> m.SetExceptionBreakpointsResponseBody:
-        filters = set(args.filters or [])
-        filters |= {o.filter_id for o in args.filter_options or []}
-        unknown = filters - {ON_FAILURE}
-        self.exception_filters = filters & {ON_FAILURE}
-        return m.SetExceptionBreakpointsResponseBody(
-            breakpoints=[
-                m.Breakpoint(verified=f not in unknown, message=f'unknown exception filter "{f}"' if f in unknown else None)
-                for f in [*(args.filters or []), *(o.filter_id for o in args.filter_options or [])]
-            ]
-        )
 
     # ------------------------------------------------------------------ engine events
 
@@ -327,9 +233,7 @@ class Session:
             step = self.source_step(thread, event.step_index)[0]
             if step is not None:
                 source, line = self.source_of(step.span.path), self.client_line(step.span.line)
-        self.emit(
-            "output", m.OutputEventBody(category=event.category, output=event.text, source=source, line=line)
-        )
+        self.emit("output", m.OutputEventBody(category=event.category, output=event.text, source=source, line=line))
 
     def console(self, text: str) -> None:
         self.emit("output", m.OutputEventBody(category="console", output=text))
@@ -451,7 +355,9 @@ class Session:
                         if not expressions.evaluate(bp.condition, names):
                             continue
                     except expressions.ExpressionError as exc:
-                        self.console(f"Breakpoint condition error at {os.path.basename(bp.path)}:{bp.line}: {exc}; stopping\n")
+                        self.console(
+                            f"Breakpoint condition error at {os.path.basename(bp.path)}:{bp.line}: {exc}; stopping\n"
+                        )
                 if bp.log_message:
                     text = expressions.format_log_message(bp.log_message, variables.substitution_values(view), names)
                     self.emit(
@@ -558,252 +464,6 @@ class Session:
             return
         thread.intent = Intent.PAUSE
 
-    # ------------------------------------------------------------------ threads, frames, variables
-
-    async def threads_request(self, _args: Any) -> m.ThreadsResponseBody:
-        return m.ThreadsResponseBody(
-            threads=[m.Thread(id=t.id, name=t.name) for t in sorted(self.threads.values(), key=lambda t: t.id)]
-        )
-
-    async def stack_trace(self, args: m.StackTraceArguments) -> m.StackTraceResponseBody:
-        thread = self.threads.get(args.thread_id)
-        if thread is None:
-            raise RequestError(f"thread {args.thread_id} does not exist (it may have finished)")
-        frames = self._frames(thread)
-        start = args.start_frame or 0
-        count = args.levels or len(frames)
-        return m.StackTraceResponseBody(stack_frames=frames[start : start + count], total_frames=len(frames))
-
-    def _frames(self, thread: ThreadState) -> list[m.StackFrame]:
-        index = thread.pause.step.step_index if thread.pause else (thread.current or 0)
-        step, ptask = self.source_step(thread, index)
-        frames: list[m.StackFrame] = []
-
-        def add(kind: str, name: str, span: Span | None, step_index: int | None) -> None:
-            fid = next(self._frame_ids)
-            self.frames[fid] = FrameRef(thread, kind, step_index)
-            frames.append(
-                m.StackFrame(
-                    id=fid,
-                    name=name,
-                    source=self.source_of(span.path) if span else None,
-                    line=self.client_line(span.line) if span else 0,
-                    column=span.column if span else 0,
-                    end_line=self.client_line(span.end_line) if span else None,
-                )
-            )
-
-        add("step", thread.step_name(index), step.span if step else None, index)
-        if ptask is not None:
-            add("task", thread.name, ptask.span, None)
-        elif self.document is not None and self.document.task is not None and self.document.kind != "Task":
-            spec = self.document.task
-            if spec.document is not None and spec.document is not self.document:
-                add("task", f"Task/{spec.name}", spec.document.span, None)
-        if self.document is not None:
-            add("run", self.document.key, self.document.span, None)
-        return frames
-
-    async def scopes(self, args: m.ScopesArguments) -> m.ScopesResponseBody:
-        ref = self.frames.get(args.frame_id)
-        if ref is None:
-            raise RequestError(f"frame {args.frame_id} is not valid any more (the thread was resumed)")
-        thread = ref.thread
-        index = ref.step_index if ref.step_index is not None else (thread.pause.step.step_index if thread.pause else 0)
-        step_ref = StepRef(thread.task_id, index)
-        view_cache: list[StepView] = []
-
-        def view() -> StepView:
-            if not view_cache:
-                found = self._inspect(step_ref)
-                if found is None:
-                    raise RequestError("this step's values are not available")
-                view_cache.append(found)
-            return view_cache[0]
-
-        def scope(name: str, hint: str | None, fn: Callable[[], list[variables.Var]], expensive: bool = False) -> m.Scope:
-            return m.Scope(
-                name=name,
-                presentation_hint=hint,
-                variables_reference=self.handles.add(thread.id, name, fn),
-                expensive=expensive,
-            )
-
-        if ref.kind == "step":
-            scopes = [
-                scope("Environment", "locals", lambda: variables.value_vars(view().env, "env")),
-                scope("Parameters", "arguments", lambda: variables.value_vars(view().params, "params")),
-                scope("Results", "returnValue", lambda: variables.value_vars(view().results, "results")),
-                scope("Workspaces", None, lambda: variables.value_vars(view().workspaces, "workspaces")),
-                scope("Step", "registers", lambda: variables.step_vars(view())),
-            ]
-        elif ref.kind == "task":
-            scopes = [
-                scope("Parameters", "arguments", lambda: variables.value_vars(view().params, "params")),
-                scope("Results", "returnValue", lambda: variables.value_vars(view().results, "results")),
-            ]
-        else:
-            scopes = [scope("Parameters", "arguments", lambda: variables.value_vars(self.run_params(), "params"))]
-        return m.ScopesResponseBody(scopes=scopes)
-
-    def run_params(self) -> dict[str, Any]:
-        doc = self.document
-        if doc is None:
-            return {}
-        spec = doc.pipeline.data() if doc.pipeline is not None else (doc.task.data() if doc.task else {})
-        values: dict[str, Any] = {}
-        for p in spec.get("params") or []:
-            if isinstance(p, dict) and "name" in p and "default" in p:
-                values[str(p["name"])] = p["default"]
-        if doc.kind in ("PipelineRun", "TaskRun"):
-            for p in doc.data().get("spec", {}).get("params") or []:
-                if isinstance(p, dict) and "name" in p:
-                    values[str(p["name"])] = p.get("value")
-        if self.config is not None:
-            values.update(self.config.params)
-        return values
-
-    async def variables(self, args: m.VariablesArguments) -> m.VariablesResponseBody:
-        children = self.handles.get(args.variables_reference)
-        if children is None:
-            raise RequestError(f"variables reference {args.variables_reference} is not valid any more")
-        result = []
-        for var in children():
-            owner = self.handles.owner(args.variables_reference)
-            ref = self.handles.add(owner[0] if owner else 0, var.name, var.children) if var.children else 0
-            result.append(
-                m.Variable(
-                    name=var.name,
-                    value=var.value,
-                    type=var.type,
-                    variables_reference=ref,
-                    evaluate_name=var.evaluate_name,
-                    presentation_hint=m.VariablePresentationHint(attributes=["readOnly"]) if var.read_only else None,
-                )
-            )
-        start = args.start or 0
-        if args.count:
-            result = result[start : start + args.count]
-        return m.VariablesResponseBody(variables=result)
-
-    async def set_variable(self, args: m.SetVariableArguments) -> m.SetVariableResponseBody:
-        owner = self.handles.owner(args.variables_reference)
-        if owner is None:
-            raise RequestError(f"variables reference {args.variables_reference} is not valid any more")
-        thread = self.stopped_thread(owner[0])
-        assert thread.pause is not None
-        scope = owner[1]
-        if scope == "Step" and args.name == "exitCode":
-            if thread.pause.kind is not PauseKind.FAILURE:
-                raise RequestError("exitCode can only be changed while stopped on a step failure")
-            try:
-                code = int(args.value.strip())
-            except ValueError:
-                raise RequestError(f"exitCode must be an integer, not {args.value!r}") from None
-            if code not in (0, thread.pause.exit_code):
-                raise RequestError(
-                    "exitCode can be set to 0 (the step counts as passed) or left as the failure's own code"
-                )
-            thread.exit_code_override = code
-            return m.SetVariableResponseBody(value=str(code), type="int")
-        if scope == "Results":
-            if self.engine is None:
-                raise RequestError("no run")
-            try:
-                await self.engine.set_result(thread.pause.step, args.name, args.value)
-            except EngineError as exc:
-                raise RequestError(str(exc)) from None
-            return m.SetVariableResponseBody(value=args.value, type="string")
-        raise RequestError(f"{scope} values are read-only: only Results and the Step's exitCode can be changed")
-
-    async def exception_info(self, args: m.ExceptionInfoArguments) -> m.ExceptionInfoResponseBody:
-        thread = self.stopped_thread(args.thread_id)
-        pause = thread.pause
-        assert pause is not None
-        if pause.kind is not PauseKind.FAILURE:
-            raise RequestError(f'thread {thread.id} is not stopped on a step failure')
-        name = thread.step_name(pause.step.step_index)
-        tail = list(thread.logs.get(pause.step.step_index, []))
-        category = pause.reason or "ExitCode"
-        step, _ = self.source_step(thread, pause.step.step_index)
-        return m.ExceptionInfoResponseBody(
-            exception_id=category,
-            description=f'Step "{name}" of {thread.name} exited with code {pause.exit_code}',
-            break_mode="always",
-            details=m.ExceptionDetails(
-                message=f"exit code {pause.exit_code}",
-                type_name=category,
-                full_type_name=f"{self.document.key if self.document else ''}/{thread.name}/{name}",
-                evaluate_name="step.exitCode",
-                stack_trace="\n".join(tail) if tail else "(the step printed nothing)",
-            ),
-        )
-
-    async def evaluate(self, args: m.EvaluateArguments) -> m.EvaluateResponseBody:
-        ref = self.frames.get(args.frame_id) if args.frame_id is not None else None
-        thread = ref.thread if ref else next((t for t in self.threads.values() if t.pause), None)
-        if thread is None or thread.pause is None:
-            raise RequestError("nothing is stopped: evaluate needs a stopped step")
-        step_ref = thread.pause.step
-        context = args.context or "repl"
-        expression = args.expression.strip()
-        if context == "repl" and expression == ":shell":
-            return await self._open_shell(thread)
-        if context == "repl" and not _looks_like_expression(expression):
-            return await self._run_in_step(step_ref, expression)
-        view = self._inspect(step_ref)
-        if view is None:
-            raise RequestError("this step's values are not available")
-        if "$(" in expression or "{{" in expression:
-            text = expressions.format_log_message(expression, variables.substitution_values(view), variables.names_for(view))
-            return m.EvaluateResponseBody(result=text, variables_reference=0)
-        try:
-            value = expressions.evaluate(expression, variables.names_for(view))
-        except expressions.ExpressionError as exc:
-            raise RequestError(str(exc)) from None
-        var = variables.value_var(expression, value, expression)
-        ref_id = self.handles.add(thread.id, "evaluate", var.children) if var.children else 0
-        return m.EvaluateResponseBody(result=var.value, type=var.type, variables_reference=ref_id)
-
-    async def _run_in_step(self, step: StepRef, command: str) -> m.EvaluateResponseBody:
-        if self.engine is None:
-            raise RequestError("no run")
-        if command.startswith("!"):
-            command = command[1:]
-        try:
-            result = await self.engine.exec(step, ["/bin/sh", "-c", command])
-        except EngineError as exc:
-            raise RequestError(str(exc)) from None
-        text = result.output.rstrip("\n")
-        if result.exit_code:
-            text += f"\n(exit code {result.exit_code})"
-        return m.EvaluateResponseBody(result=text, variables_reference=0)
-
-    async def _open_shell(self, thread: ThreadState) -> m.EvaluateResponseBody:
-        assert thread.pause is not None and self.engine is not None
-        shell = self.engine.shell_command(thread.pause.step)
-        if shell is None:
-            raise RequestError("this engine cannot open a shell in a step")
-        argv, cwd, env = shell
-        if not self.supports_run_in_terminal:
-            return m.EvaluateResponseBody(result="run this to get a shell in the step: " + shlex.join(argv), variables_reference=0)
-        response = await self.conn.request(
-            "runInTerminal",
-            m.RunInTerminalRequestArguments(
-                kind="integrated", title=f"{thread.name} › {thread.step_name(thread.pause.step.step_index)}", cwd=cwd, args=argv, env=dict[str, str | None](env)
-            ),
-        )
-        if not response.get("success"):
-            raise RequestError(f"the client could not open a terminal: {response.get('message')}")
-        return m.EvaluateResponseBody(result="shell opened in the paused step", variables_reference=0)
-
-    async def source(self, args: m.SourceArguments) -> m.SourceResponseBody:
-        path = args.source.path if args.source else None
-        if not path or not os.path.isfile(path):
-            raise RequestError("source is only available for files on disk")
-        with open(path, encoding="utf-8") as fh:
-            return m.SourceResponseBody(content=fh.read(), mime_type="text/yaml")
-
     # ------------------------------------------------------------------ ending
 
     async def terminate(self, _args: Any) -> None:
@@ -875,47 +535,3 @@ class Session:
 
 def _default_action(kind: PauseKind) -> Resume:
     return Resume.FAIL_CONTINUE if kind is PauseKind.FAILURE else Resume.CONTINUE
-
-
-def _looks_like_expression(text: str) -> bool:
-    """In the REPL, `params.x == "a"` or `$(params.x)` is an expression; anything else is a command."""
-    if text.startswith("!"):
-        return False
-    head = text.split(".", 1)[0].split("[", 1)[0].strip()
-    return text.startswith(("$(", "{{")) or head in ("params", "env", "results", "workspaces", "step")
-
-
-def capabilities() -> m.Capabilities:
-    return m.Capabilities(
-        supports_configuration_done_request=True,
-        supports_conditional_breakpoints=True,
-        supports_hit_conditional_breakpoints=True,
-        supports_log_points=True,
-        supports_breakpoint_locations_request=True,
-        supports_evaluate_for_hovers=True,
-        supports_set_variable=True,
-        supports_exception_info_request=True,
-        supports_terminate_request=True,
-        support_terminate_debuggee=True,
-        supports_restart_request=True,
-        supports_single_thread_execution_requests=True,
-        exception_breakpoint_filters=[
-            m.ExceptionBreakpointsFilter(
-                filter=ON_FAILURE,
-                label="Step failed",
-                description="Stop when a step exits non-zero, before its failure is reported",
-                default=False,
-            )
-        ],
-        breakpoint_modes=[
-            m.BreakpointMode(
-                mode="before", label="Before step", description="Stop before the step runs", applies_to=["source"]
-            ),
-            m.BreakpointMode(
-                mode="after",
-                label="After step",
-                description="Stop after the step ran, before the next one starts",
-                applies_to=["source"],
-            ),
-        ],
-    )

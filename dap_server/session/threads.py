@@ -78,3 +78,11 @@ class ThreadState:
             and self.pause.kind is PauseKind.AFTER
             and self.pause.step.step_index == self.last_index
         )
+
+
+@dataclass
+class FrameRef:
+    thread: ThreadState
+    kind: str  # step | task | run
+    step_index: int | None
+    """A stack frame id's meaning: which thread, and step, task or run."""

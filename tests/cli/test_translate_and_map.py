@@ -66,7 +66,7 @@ def test_map_prints_every_step_with_its_lines() -> None:
     assert done.returncode == 0, done.stderr
     data = json.loads(done.stdout)
     (pipeline,) = data["documents"]
-    assert pipeline["kind"] == "Pipeline" and pipeline["line"] == 5
+    assert pipeline["kind"] == "Pipeline" and pipeline["line"] == 4
     text = run("map", PIPELINE).stdout
     assert "build.yaml:35-41" in text
 

@@ -4,6 +4,7 @@ every message validated against the official schema (tests/conftest.py `dap`).""
 from __future__ import annotations
 
 from pathlib import Path
+
 import pytest
 
 from tests.dap_harness import REPO_ROOT, HarnessClient, start_session
@@ -40,7 +41,10 @@ async def test_breakpoints_relocate_to_the_step_and_fail_elsewhere(dap: HarnessC
     await dap.request_ok("initialize", {"adapterID": "pipeline"})
     response = await dap.request_ok(
         "setBreakpoints",
-        {"source": {"path": str(BUILD)}, "breakpoints": [{"line": 30}, {"line": 36, "mode": "after"}, {"line": 9}]},
+        {
+            "source": {"path": str(BUILD)},
+            "breakpoints": [{"line": 30}, {"line": 36, "mode": "after"}, {"line": 9}],
+        },
     )
     inside_script, after_package, on_params = response["body"]["breakpoints"]
     assert inside_script["verified"] and inside_script["line"] == 26 and inside_script["endLine"] == 34
@@ -48,13 +52,18 @@ async def test_breakpoints_relocate_to_the_step_and_fail_elsewhere(dap: HarnessC
     assert on_params["verified"] is False and on_params["reason"] == "failed"
     assert "compile" in on_params["message"] and "26" in on_params["message"]
     # a breakpoint on a pipeline task binds to the task
-    response = await dap.request_ok("setBreakpoints", {"source": {"path": str(PIPELINE)}, "breakpoints": [{"line": 43}]})
+    response = await dap.request_ok(
+        "setBreakpoints", {"source": {"path": str(PIPELINE)}, "breakpoints": [{"line": 43}]}
+    )
     (on_task,) = response["body"]["breakpoints"]
     assert on_task["verified"] and on_task["line"] == 40
     # an unknown mode and a bad hit condition are refused with a reason
     response = await dap.request_ok(
         "setBreakpoints",
-        {"source": {"path": str(BUILD)}, "breakpoints": [{"line": 30, "mode": "sideways"}, {"line": 30, "hitCondition": "often"}]},
+        {
+            "source": {"path": str(BUILD)},
+            "breakpoints": [{"line": 30, "mode": "sideways"}, {"line": 30, "hitCondition": "often"}],
+        },
     )
     bad_mode, bad_hit = response["body"]["breakpoints"]
     assert not bad_mode["verified"] and "sideways" in bad_mode["message"]
@@ -72,9 +81,7 @@ async def test_breakpoints_in_a_broken_file_say_why(dap: HarnessClient) -> None:
 
 async def test_breakpoint_locations_answer_where_a_line_stops(dap: HarnessClient) -> None:
     await dap.request_ok("initialize", {"adapterID": "pipeline"})
-    response = await dap.request_ok(
-        "breakpointLocations", {"source": {"path": str(BUILD)}, "line": 25, "endLine": 44}
-    )
+    response = await dap.request_ok("breakpointLocations", {"source": {"path": str(BUILD)}, "line": 25, "endLine": 44})
     lines = [(b["line"], b.get("endLine")) for b in response["body"]["breakpoints"]]
     assert lines == [(26, 34), (35, 41), (42, 48)]
 
@@ -189,7 +196,11 @@ async def test_step_out_stops_after_the_last_step(dap: HarnessClient) -> None:
 
 
 async def test_stop_on_entry_and_after_mode(dap: HarnessClient) -> None:
-    await start_session(dap, {"program": str(SINGLE), "stopOnEntry": True}, breakpoints={SINGLE: [{"line": 34, "mode": "after"}]})
+    await start_session(
+        dap,
+        {"program": str(SINGLE), "stopOnEntry": True},
+        breakpoints={SINGLE: [{"line": 34, "mode": "after"}]},
+    )
     stop = await stopped(dap, "entry")
     frames = await frames_of(dap, stop["body"]["threadId"])
     assert [f["name"] for f in frames] == ["greet", "Task/single-task"]
@@ -208,7 +219,11 @@ async def test_conditions_hit_conditions_and_logpoints(dap: HarnessClient) -> No
             BUILD: [
                 {"line": 26, "condition": 'params.flavour == "plain"'},  # false: no stop
                 {"line": 35, "logMessage": "packaging $(params.flavour) in {env.BUILD_DIR}"},
-                {"line": 42, "condition": 'params.flavour == "turbo" && env.BUILD_DIR == "build"', "hitCondition": "1"},
+                {
+                    "line": 42,
+                    "condition": 'params.flavour == "turbo" && env.BUILD_DIR == "build"',
+                    "hitCondition": "1",
+                },
             ]
         },
     )
@@ -246,11 +261,17 @@ async def test_evaluate_runs_commands_in_the_paused_step_and_resolves_expression
     await start_session(dap, {"program": str(PIPELINE)}, breakpoints={BUILD: [35]})
     stop = await stopped(dap, "breakpoint")
     frame = (await frames_of(dap, stop["body"]["threadId"]))[0]
-    out = await dap.request_ok("evaluate", {"expression": "echo $FLAVOUR; ls build", "context": "repl", "frameId": frame["id"]})
+    out = await dap.request_ok(
+        "evaluate", {"expression": "echo $FLAVOUR; ls build", "context": "repl", "frameId": frame["id"]}
+    )
     assert out["body"]["result"].splitlines() == ["turbo", "hello.py"]
-    hover = await dap.request_ok("evaluate", {"expression": "$(params.flavour)", "context": "hover", "frameId": frame["id"]})
+    hover = await dap.request_ok(
+        "evaluate", {"expression": "$(params.flavour)", "context": "hover", "frameId": frame["id"]}
+    )
     assert hover["body"]["result"] == "turbo"
-    watch = await dap.request_ok("evaluate", {"expression": 'params.flavour == "turbo"', "context": "watch", "frameId": frame["id"]})
+    watch = await dap.request_ok(
+        "evaluate", {"expression": 'params.flavour == "turbo"', "context": "watch", "frameId": frame["id"]}
+    )
     assert watch["body"]["result"] == "True"
     bad = await dap.request("evaluate", {"expression": "params.nope", "context": "watch", "frameId": frame["id"]})
     assert bad["success"] is False and "nope" in bad["message"]
@@ -357,4 +378,3 @@ def _run_dirs(pid: int) -> list[str]:
             if "/tekton/run/" in text:
                 dirs.add(text.split("/tekton/run/")[0])
     return sorted(dirs)
-

@@ -48,7 +48,7 @@ async def session(program: Path, env: dict[str, str], *, breakpoints: bool, no_d
     stops: list[dict[str, Any]] = []
 
     def hook(direction: str, message: dict[str, Any]) -> None:
-        if direction == "receive" and message.get("type") == "event" and message.get("event") == "stopped":
+        if direction == "recv" and message.get("type") == "event" and message.get("event") == "stopped":
             received[len(received)] = time.monotonic_ns()
 
     client = await DapClient.spawn(

@@ -103,9 +103,7 @@ class Features:
     def use_at(ix: DocIndex, line: int, col: int) -> Use | None:
         best: Use | None = None
         for use in ix.uses:
-            if use.range.contains(line, col) and (
-                best is None or best.range.contains(use.range.line, use.range.col)
-            ):
+            if use.range.contains(line, col) and (best is None or best.range.contains(use.range.line, use.range.col)):
                 best = use
         return best
 
@@ -186,8 +184,7 @@ class Features:
 
     def diagnostic(self, problem: Problem, pos: Positions) -> types.Diagnostic:
         related = [
-            types.DiagnosticRelatedInformation(self.location(r.path, r.range), r.message)
-            for r in problem.related
+            types.DiagnosticRelatedInformation(self.location(r.path, r.range), r.message) for r in problem.related
         ]
         return types.Diagnostic(
             range=pos.range(problem.range),
@@ -310,9 +307,13 @@ class Features:
             return [self.location(doc.path, doc.name_range)] if doc is not None else []
         return []
 
-    def references(
-        self, path: str, position: types.Position, include_declaration: bool
-    ) -> list[types.Location]:
+    def references(self, path: str, position: types.Position, include_declaration: bool) -> list[types.Location]:
+        """Locations sorted by file and position (the declaration among them if asked)."""
+        found = self._references(path, position, include_declaration)
+        unique = {(loc.uri, loc.range.start.line, loc.range.start.character): loc for loc in found}
+        return [unique[key] for key in sorted(unique)]
+
+    def _references(self, path: str, position: types.Position, include_declaration: bool) -> list[types.Location]:
         found = self.at(path, position)
         if found is None:
             return []
@@ -332,18 +333,24 @@ class Features:
         out: list[types.Location] = []
         if include_declaration:
             out.append(self.location(decl.path, decl.name_range))
-        for doc in self.ws.files[decl.path].docs() if decl.path in self.ws.files else index.docs():
+        home = self.ws.files.get(decl.path, index)
+        for doc in home.docs():
             for other in doc.uses:
                 if other.target is decl and not (decl.kind == "result" and other.kind == "task"):
                     out.append(self.location(doc.path, other.name_range))
-                elif (
-                    decl.kind == "result"
-                    and other.kind == "task"
-                    and other.sub_name == decl.name
-                    and other.sub_range is not None
-                    and self.result_decl(doc, other) is decl
-                ):
-                    out.append(self.location(doc.path, other.sub_range))
+        if decl.kind == "result":  # $(tasks.t.results.r) of pipelines running this Task, in any file
+            for other_index in self.ws.files.values():
+                for doc in other_index.docs():
+                    if doc.pipeline is None:
+                        continue
+                    for other in doc.uses:
+                        if (
+                            other.kind == "task"
+                            and other.sub_name == decl.name
+                            and other.sub_range is not None
+                            and self.result_decl(doc, other) is decl
+                        ):
+                            out.append(self.location(doc.path, other.sub_range))
         return out
 
     def doc_references(self, target: DocIndex, include_declaration: bool) -> list[types.Location]:
@@ -382,8 +389,7 @@ class Features:
             current = scope.enclosing_ptask()
             words = ["results"] + (["status", "reason"] if current is not None and current.is_finally else [])
             return [
-                self.item(w, types.CompletionItemKind.Keyword, None, None, m.group(2), line, col, pos)
-                for w in words
+                self.item(w, types.CompletionItemKind.Keyword, None, None, m.group(2), line, col, pos) for w in words
             ]
         m = re.search(r"\$\(tasks\.([A-Za-z0-9_-]*)$", before)
         if m is not None:
@@ -397,9 +403,7 @@ class Features:
                     continue
                 doc = self.ptask_markdown(ptask, task_of(ix, ptask, self.ws))
                 detail = "finally task" if ptask.is_finally else "pipeline task"
-                items.append(
-                    self.item(name, types.CompletionItemKind.Module, detail, doc, m.group(1), line, col, pos)
-                )
+                items.append(self.item(name, types.CompletionItemKind.Module, detail, doc, m.group(1), line, col, pos))
             return items
         m = re.search(r"\$\((params|workspaces|results)\.([A-Za-z0-9_-]*)$", before)
         if m is not None:
@@ -442,9 +446,7 @@ class Features:
         if task is None:
             return []
         return [
-            self.item(
-                r, types.CompletionItemKind.Field, _detail(d), self.decl_markdown(d), partial, line, col, pos
-            )
+            self.item(r, types.CompletionItemKind.Field, _detail(d), self.decl_markdown(d), partial, line, col, pos)
             for r, d in task.results.items()
         ]
 

@@ -186,11 +186,7 @@ class FileIndex:
         while prefix < limit and old[prefix].text == new[prefix][1] and old[prefix].start == new[prefix][0]:
             prefix += 1
         suffix = 0
-        while suffix < limit - prefix:
-            chunk = old[len(old) - 1 - suffix]
-            line, piece = new[len(new) - 1 - suffix]
-            if chunk.text != piece or (chunk.error is not None and chunk.start != line):
-                break
+        while suffix < limit - prefix and old[len(old) - 1 - suffix].text == new[len(new) - 1 - suffix][1]:
             suffix += 1
         gone = old[prefix : len(old) - suffix]
         fresh: list[Chunk] = []
@@ -204,16 +200,26 @@ class FileIndex:
                     ix.shift(delta)
             fresh.append(chunk)
         kept = old[len(old) - suffix :] if suffix else []
-        for chunk, (line, _) in zip(kept, new[len(new) - suffix :], strict=True):
-            if chunk.start != line:
-                delta = line - chunk.start
-                for ix in (*chunk.docs, *chunk.stale):
-                    ix.shift(delta)
+        moved_errors = 0
+        for k, (chunk, (line, piece)) in enumerate(zip(kept, new[len(new) - suffix :], strict=True)):
+            if chunk.start == line:
+                continue
+            delta = line - chunk.start
+            if chunk.error is not None:  # its message may name lines: parse it again (it is small)
+                again = parse_chunk(self.path, line, piece)
+                again.stale = chunk.stale
+                kept[k] = chunk = again
+                moved_errors += 1
+            else:
                 chunk.start = line
+                for ix in chunk.docs:
+                    ix.shift(delta)
+            for ix in chunk.stale:
+                ix.shift(delta)
         self.chunks = [*old[:prefix], *fresh, *kept]
         self.text = text
         self._lines = None
-        self.parsed = len(fresh)
+        self.parsed = len(fresh) + moved_errors
         removed = [ix for chunk in gone for ix in chunk.docs]
         added = [ix for chunk in fresh for ix in chunk.docs]
         return removed, added

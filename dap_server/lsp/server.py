@@ -90,11 +90,7 @@ class PipelineLanguageServer:
         self.pending.update(self.workspace.open)
         self.kick()
         capabilities = self.server.client_capabilities.workspace
-        if (
-            capabilities is not None
-            and capabilities.code_lens is not None
-            and capabilities.code_lens.refresh_support
-        ):
+        if capabilities is not None and capabilities.code_lens is not None and capabilities.code_lens.refresh_support:
             self.server.workspace_code_lens_refresh(None)
 
     def watch_files(self) -> None:
@@ -256,18 +252,14 @@ def build_server() -> LanguageServer:
     )
     async def completion(params: types.CompletionParams) -> types.CompletionList:
         path = await state.current(params.text_document.uri)
-        return types.CompletionList(
-            is_incomplete=False, items=state.features.completion(path, params.position)
-        )
+        return types.CompletionList(is_incomplete=False, items=state.features.completion(path, params.position))
 
     return server
 
 
 def serve_lsp(port: int | None = None, host: str = "127.0.0.1") -> int:
     """Serve LSP over stdio, or over TCP on `host:port` (one client)."""
-    logging.basicConfig(
-        stream=sys.stderr, level=logging.WARNING, format="pipeline-dap lsp: %(levelname)s %(message)s"
-    )
+    logging.basicConfig(stream=sys.stderr, level=logging.WARNING, format="pipeline-dap lsp: %(levelname)s %(message)s")
     server = build_server()
     if port is None:
         server.start_io()

@@ -121,13 +121,16 @@ class _Builder:
 
     def bounds(self, node: yaml.Node) -> tuple[int, int, int, int]:
         """Chunk-relative (line, col, end line, end col) of a node: a block collection or
-        block scalar ends at the end of its last content line."""
+        block scalar ends at the end of its last content line; a one-line quoted scalar is
+        its text without the quotes."""
         start = node.start_mark
         if type(node) is ScalarNode:
             if node.style in ("|", ">"):
                 last = self.lines.end_line(node, start.line) - 1
                 return start.line, start.column, last, self.line_end(last)
             end = node.end_mark
+            if node.style in ('"', "'") and start.line == end.line and end.column - start.column >= 2:
+                return start.line, start.column + 1, end.line, end.column - 1  # the text, not the quotes
             return start.line, start.column, end.line, end.column
         if getattr(node, "flow_style", False):
             end = node.end_mark
@@ -189,9 +192,7 @@ class _Builder:
             name_node = get(metadata, "name") or get(metadata, "generateName")
         doc_rng = self.span_rng(doc.span)
         name_rng = self.node_rng(name_node) if name_node is not None else self.line_rng(doc.span.line - 1)
-        ix = self.ix = DocIndex(
-            ENGINE, self.path, doc.kind, doc.name, doc.api_version, doc.runnable, doc_rng, name_rng
-        )
+        ix = self.ix = DocIndex(ENGINE, self.path, doc.kind, doc.name, doc.api_version, doc.runnable, doc_rng, name_rng)
         spec = get(root, "spec") if type(root) is MappingNode else None
         symbol = Symbol(
             f"{doc.kind}/{doc.name}",
@@ -208,9 +209,7 @@ class _Builder:
             if doc.kind in TASK_KINDS and doc.task is not None:
                 ix.root, symbol.children = self.task(doc.task, f'{doc.kind} "{doc.name}"', None, doc_rng)
             elif doc.kind == "Pipeline" and doc.pipeline is not None:
-                ix.root, symbol.children = self.pipeline(
-                    doc.pipeline, f'Pipeline "{doc.name}"', None, doc_rng
-                )
+                ix.root, symbol.children = self.pipeline(doc.pipeline, f'Pipeline "{doc.name}"', None, doc_rng)
             elif doc.kind in ("TaskRun", "PipelineRun"):
                 symbol.children = self.run(doc, spec, doc_rng)
         ix.symbols.append(symbol)
@@ -231,21 +230,15 @@ class _Builder:
         workspaces = found.get("workspaces")
         if type(workspaces) is SequenceNode:
             children.append(
-                self.decl_group(
-                    spec, "workspaces", "workspace", workspaces, label, scope.workspaces, given=True
-                )
+                self.decl_group(spec, "workspaces", "workspace", workspaces, label, scope.workspaces, given=True)
             )
         ref = doc.task_ref or doc.pipeline_ref
         if ref is not None:
             key = "taskRef" if doc.task_ref is not None else "pipelineRef"
             ix.ref = self.doc_ref(ref, key)
-            children.append(
-                Symbol(key, f"{ref.kind} {ref.name}", SymbolKind.KEY, ix.ref.range, ix.ref.name_range)
-            )
+            children.append(Symbol(key, f"{ref.kind} {ref.name}", SymbolKind.KEY, ix.ref.range, ix.ref.name_range))
         elif doc.task is not None:
-            ix.root, inner = self.task(
-                doc.task, f"the taskSpec of {label}", scope, self.span_rng(doc.task.span)
-            )
+            ix.root, inner = self.task(doc.task, f"the taskSpec of {label}", scope, self.span_rng(doc.task.span))
             children.extend(inner)
         elif doc.pipeline is not None:
             ix.root, inner = self.pipeline(
@@ -411,9 +404,7 @@ class _Builder:
         children.sort(key=lambda s: s.range.key())
         return scope, children
 
-    def pipeline(
-        self, spec: PipelineSpec, label: str, parent: Scope | None, rng: Rng
-    ) -> tuple[Scope, list[Symbol]]:
+    def pipeline(self, spec: PipelineSpec, label: str, parent: Scope | None, rng: Rng) -> tuple[Scope, list[Symbol]]:
         ix = self.ix
         assert ix is not None
         node = spec.node
@@ -438,14 +429,10 @@ class _Builder:
                 continue
             symbols = [self.ptask(t, p, scope) for t, p in declared if t.is_finally == is_finally]
             group = self.key_rng(node, key, seq)
-            children.append(
-                Symbol(key, f"{len(symbols)}", SymbolKind.ARRAY, group, self.head_rng(group), symbols)
-            )
+            children.append(Symbol(key, f"{len(symbols)}", SymbolKind.ARRAY, group, self.head_rng(group), symbols))
         results = found.get("results")
         if type(results) is SequenceNode:
-            children.append(
-                self.decl_group(node, "results", "result", results, label, scope.results, scan=scope)
-            )
+            children.append(self.decl_group(node, "results", "result", results, label, scope.results, scan=scope))
         self.scan(node, scope, _PIPELINE_SKIP | {"results"})
         self.check_graph(scope)
         children.sort(key=lambda s: s.range.key())
@@ -457,9 +444,7 @@ class _Builder:
         rng = self.span_rng(task.span)
         name_node = get(task.node, "name") if type(task.node) is MappingNode else None
         sel = self.node_rng(name_node) if name_node is not None else self.head_rng(rng)
-        decl = Decl(
-            "task", task.name, rng, sel, label, self.path, notes=["finally"] if task.is_finally else []
-        )
+        decl = Decl("task", task.name, rng, sel, label, self.path, notes=["finally"] if task.is_finally else [])
         ptask = PTask(task.name, decl, task.is_finally)
         pipeline.tasks[task.name] = ptask
         ix.decls.append(decl)
@@ -500,13 +485,9 @@ class _Builder:
                     r = self.node_rng(item)
                     ptask.run_after.append((name, r))
                     target = pipeline.tasks.get(name)
-                    ix.uses.append(
-                        Use("runAfter", name, r, r, scope, name, target=target.decl if target else None)
-                    )
+                    ix.uses.append(Use("runAfter", name, r, r, scope, name, target=target.decl if target else None))
         elif run_after is not None:
-            self.problem(
-                self.node_rng(run_after), Severity.ERROR, "runAfter must be a list of task names", "run-after"
-            )
+            self.problem(self.node_rng(run_after), Severity.ERROR, "runAfter must be a list of task names", "run-after")
         params = found.get("params")
         if type(params) is SequenceNode:
             for item in params.value:
@@ -546,9 +527,7 @@ class _Builder:
             self.scan(node, scope, _PTASK_SKIP)
         if ix.runnable:
             line = decl.range.line - self.off
-            ix.lenses.append(
-                Lens(self.line_rng(line, decl.range.col), "Debug from here", f"{ix.kind}/{ix.name}", True)
-            )
+            ix.lenses.append(Lens(self.line_rng(line, decl.range.col), "Debug from here", f"{ix.kind}/{ix.name}", True))
         children.sort(key=lambda s: s.range.key())
         return Symbol(task.name, detail.strip(), SymbolKind.FUNCTION, decl.range, decl.name_range, children)
 
@@ -559,9 +538,7 @@ class _Builder:
             lists.append(params)
         include = get(matrix, "include")
         if type(include) is SequenceNode:
-            lists.extend(
-                p for i in include.value if type(i) is MappingNode and (p := get(i, "params")) is not None
-            )
+            lists.extend(p for i in include.value if type(i) is MappingNode and (p := get(i, "params")) is not None)
         for seq in lists:
             if type(seq) is SequenceNode:
                 for item in seq.value:
@@ -579,9 +556,7 @@ class _Builder:
         whole = self.key_rng(spec, "debug", debug)
         if type(debug) is not MappingNode:
             if scalar(debug) is not None or type(debug) is SequenceNode:
-                self.problem(
-                    whole, Severity.ERROR, "spec.debug must be a mapping (breakpoints: ...)", "debug"
-                )
+                self.problem(whole, Severity.ERROR, "spec.debug must be a mapping (breakpoints: ...)", "debug")
             return
         block = DebugBlock([])
         ix.debug = block
@@ -606,8 +581,7 @@ class _Builder:
                         key_node.end_mark.column,
                     ),
                     Severity.WARNING,
-                    f"Tekton ignores spec.debug.{key}: "
-                    "only spec.debug.breakpoints (onFailure, beforeSteps) exists",
+                    f"Tekton ignores spec.debug.{key}: only spec.debug.breakpoints (onFailure, beforeSteps) exists",
                     "debug-unknown-key",
                 )
 
@@ -633,8 +607,7 @@ class _Builder:
             self.problem(
                 self.node_rng(on_failure),
                 Severity.ERROR,
-                f'"{value}" is not a valid onFailure breakpoint value: '
-                'the only one Tekton accepts is "enabled"',
+                f'"{value}" is not a valid onFailure breakpoint value: the only one Tekton accepts is "enabled"',
                 "debug-on-failure",
             )
         for key_node, _ in node.value:
@@ -658,9 +631,7 @@ class _Builder:
             return
         if type(before) is not SequenceNode:
             if scalar(before) is not None:
-                self.problem(
-                    self.node_rng(before), Severity.ERROR, "beforeSteps must be a list of step names", "debug"
-                )
+                self.problem(self.node_rng(before), Severity.ERROR, "beforeSteps must be a list of step names", "debug")
             return
         first: dict[str, Rng] = {}
         for item in before.value:
@@ -723,9 +694,7 @@ class _Builder:
             for ref in find_references(segment):
                 self.use(ref.parts, ref.expr, line, low + ref.start, low + ref.end, scope)
 
-    def use(
-        self, parts: tuple[str | int, ...], expr: str, line: int, col: int, end: int, scope: Scope
-    ) -> None:
+    def use(self, parts: tuple[str | int, ...], expr: str, line: int, col: int, end: int, scope: Scope) -> None:
         ix = self.ix
         assert ix is not None
         root = parts[0]
@@ -768,9 +737,7 @@ class _Builder:
             target = task.results.get(name) if task is not None else None
             ix.uses.append(Use("result", name, whole, name_rng, scope, text, target=target))
             if task is None:
-                self.problem(
-                    whole, Severity.ERROR, f"{text} can only be used inside a Task's steps", "result-scope"
-                )
+                self.problem(whole, Severity.ERROR, f"{text} can only be used inside a Task's steps", "result-scope")
             elif target is None:
                 self.problem(
                     name_rng,
@@ -784,9 +751,7 @@ class _Builder:
 
     def where(self, scope: Scope, what: str) -> str:
         labels = [
-            f"the spec.{what} of {s.label}" if s.kind == "run" else s.label
-            for s in scope.chain()
-            if s.kind != "ptask"
+            f"the spec.{what} of {s.label}" if s.kind == "run" else s.label for s in scope.chain() if s.kind != "ptask"
         ]
         return " nor in ".join(labels) if labels else "this document"
 
@@ -873,8 +838,7 @@ class _Builder:
             self.problem(
                 name_rng,
                 Severity.ERROR,
-                f'{text}: "{name}" is a finally task; '
-                "only finally tasks and Pipeline results can use its results",
+                f'{text}: "{name}" is a finally task; only finally tasks and Pipeline results can use its results',
                 "finally-result",
             )
 
@@ -1047,22 +1011,18 @@ def check(ix: DocIndex, resolver: Resolver) -> list[Problem]:
             if ptask.ref is not None and tasks[name] is not None:
                 _check_inputs(ptask, tasks[name], problems)
         for use in ix.uses:
-            if (
-                use.kind == "task"
-                and use.sub == "results"
-                and use.sub_name is not None
-                and use.target is not None
-            ):
+            if use.kind == "task" and use.sub == "results" and use.sub_name is not None and use.target is not None:
                 scope = tasks.get(use.name)
                 if scope is None or use.sub_name in scope.results:
                     continue
+                embedded = pipeline.tasks[use.name].embedded is not None
+                who = scope.label if embedded else f'{scope.label} (run by pipeline task "{use.name}")'
                 problems.append(
                     Problem(
                         use.sub_range or use.range,
                         Severity.ERROR,
-                        f'{use.text}: {scope.label} (run by pipeline task "{use.name}") has no result '
-                        f'"{use.sub_name}" ({_listing("results", scope.results)})'
-                        + _close(use.sub_name, scope.results),
+                        f'{use.text}: {who} has no result "{use.sub_name}" '
+                        f"({_listing('results', scope.results)})" + _close(use.sub_name, scope.results),
                         "unknown-result",
                     )
                 )
@@ -1093,9 +1053,7 @@ def check(ix: DocIndex, resolver: Resolver) -> list[Problem]:
     return problems
 
 
-def task_of(
-    ix: DocIndex, ptask: PTask, resolver: Resolver, problems: list[Problem] | None = None
-) -> Scope | None:
+def task_of(ix: DocIndex, ptask: PTask, resolver: Resolver, problems: list[Problem] | None = None) -> Scope | None:
     """The task scope a pipeline task runs: its embedded taskSpec, or its resolved taskRef."""
     if ptask.embedded is not None:
         return ptask.embedded

@@ -190,9 +190,7 @@ class Workspace:
                 return Resolution(ix)
         return Resolution(None, self._not_found(owner, ref, kinds, skipped))
 
-    def _not_found(
-        self, owner: DocIndex, ref: DocRef, kinds: list[str], skipped: list[tuple[str, SourceError]]
-    ) -> str:
+    def _not_found(self, owner: DocIndex, ref: DocRef, kinds: list[str], skipped: list[tuple[str, SourceError]]) -> str:
         if skipped:
             path, error = skipped[0]
             return (
@@ -240,6 +238,7 @@ class Workspace:
         finally:
             self._recording = None
         self.deps[path] = recording
+        problems.sort(key=lambda p: (p.range.line, p.range.col))
         return problems
 
     def search_paths(self, ix: DocIndex) -> list[str] | None:

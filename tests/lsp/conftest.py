@@ -45,9 +45,7 @@ class Client(LanguageClient):
     def open(self, uri: str, text: str) -> int:
         self.sent_at[uri] = len(self.published)
         self.versions[uri] = 1
-        self.text_document_did_open(
-            types.DidOpenTextDocumentParams(types.TextDocumentItem(uri, "yaml", 1, text))
-        )
+        self.text_document_did_open(types.DidOpenTextDocumentParams(types.TextDocumentItem(uri, "yaml", 1, text)))
         return 1
 
     def replace(self, uri: str, text: str) -> int:
@@ -99,9 +97,7 @@ class Client(LanguageClient):
                 if until is None or until(params.diagnostics):
                     return list(params.diagnostics)
             if asyncio.get_running_loop().time() > deadline:
-                seen = [
-                    (p.uri.rsplit("/", 1)[-1], p.version, len(p.diagnostics)) for p in self.published[start:]
-                ]
+                seen = [(p.uri.rsplit("/", 1)[-1], p.version, len(p.diagnostics)) for p in self.published[start:]]
                 raise AssertionError(f"no diagnostics for {uri} version {version}; published: {seen}")
             await asyncio.sleep(0.01)
 
@@ -115,19 +111,17 @@ class Client(LanguageClient):
         return [s for s in found if isinstance(s, types.DocumentSymbol)]
 
     async def lenses(self, uri: str) -> list[types.CodeLens]:
-        found = await self.text_document_code_lens_async(
-            types.CodeLensParams(types.TextDocumentIdentifier(uri))
-        )
+        found = await self.text_document_code_lens_async(types.CodeLensParams(types.TextDocumentIdentifier(uri)))
         return list(found or [])
 
     async def hover(self, uri: str, position: types.Position) -> types.Hover | None:
         return await self.text_document_hover_async(
-            types.HoverParams(types.TextDocumentIdentifier(uri), position)
+            types.HoverParams(text_document=types.TextDocumentIdentifier(uri), position=position)
         )
 
     async def definition(self, uri: str, position: types.Position) -> list[types.Location]:
         found = await self.text_document_definition_async(
-            types.DefinitionParams(types.TextDocumentIdentifier(uri), position)
+            types.DefinitionParams(text_document=types.TextDocumentIdentifier(uri), position=position)
         )
         if found is None:
             return []
@@ -138,14 +132,16 @@ class Client(LanguageClient):
     async def references(self, uri: str, position: types.Position, declaration: bool) -> list[types.Location]:
         found = await self.text_document_references_async(
             types.ReferenceParams(
-                types.TextDocumentIdentifier(uri), position, types.ReferenceContext(declaration)
+                text_document=types.TextDocumentIdentifier(uri),
+                position=position,
+                context=types.ReferenceContext(include_declaration=declaration),
             )
         )
         return list(found or [])
 
     async def complete(self, uri: str, position: types.Position) -> list[types.CompletionItem]:
         found = await self.text_document_completion_async(
-            types.CompletionParams(types.TextDocumentIdentifier(uri), position)
+            types.CompletionParams(text_document=types.TextDocumentIdentifier(uri), position=position)
         )
         if found is None:
             return []
@@ -223,9 +219,10 @@ def at(text: str, needle: str, occurrence: int = 1, offset: int = 0) -> types.Po
 
 
 def span(text: str, needle: str, occurrence: int = 1, word: str | None = None) -> types.Range:
-    """The range of `word` (default: all of `needle`) inside the `occurrence`-th `needle`."""
+    """The range of `word` (default: all of `needle`; its last place in it) inside the
+    `occurrence`-th `needle`."""
     word = needle if word is None else word
-    start = at(text, needle, occurrence, needle.index(word))
+    start = at(text, needle, occurrence, needle.rindex(word))
     return types.Range(start, types.Position(start.line, start.character + len(word)))
 
 

@@ -103,9 +103,7 @@ async def test_multi_document_outline_with_embedded_task_steps(client: Client, w
     client.close(u)
 
 
-async def test_run_outline_shows_given_params_workspaces_and_the_reference(
-    client: Client, workspace_dir: Path
-) -> None:
+async def test_run_outline_shows_given_params_workspaces_and_the_reference(client: Client, workspace_dir: Path) -> None:
     path = workspace_dir / "build-pipeline" / "run.yaml"
     text = path.read_text()
     u = uri(path)
@@ -113,9 +111,7 @@ async def test_run_outline_shows_given_params_workspaces_and_the_reference(
     [run] = await client.symbols(u)
     assert (run.name, run.kind) == ("PipelineRun/build-and-test-run-", S.Event)
     assert [c.name for c in run.children or []] == ["pipelineRef", "params", "workspaces"]
-    assert child(run, "pipelineRef").selection_range == span(
-        text, "name: build-and-test", word="build-and-test"
-    )
+    assert child(run, "pipelineRef").selection_range == span(text, "name: build-and-test", word="build-and-test")
     assert [p.name for p in child(run, "params").children or []] == ["flavour", "test-args"]
     client.close(u)
 
@@ -164,9 +160,7 @@ async def test_debug_lenses_carry_launch_configs_and_task_breakpoints_that_bind_
     client.close(u)
 
 
-async def test_lenses_of_each_runnable_document_in_a_multi_document_file(
-    client: Client, workspace_dir: Path
-) -> None:
+async def test_lenses_of_each_runnable_document_in_a_multi_document_file(client: Client, workspace_dir: Path) -> None:
     path = workspace_dir / "multi-doc.yaml"
     u = uri(path)
     client.open(u, path.read_text())

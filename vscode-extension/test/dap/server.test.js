@@ -2,7 +2,7 @@
 // default <repo>/.venv/bin/python) with VS Code's DebugClient, as VS Code would. Every message seen,
 // both directions, must validate against the official DAP schema.
 'use strict';
-const { test, before, afterEach } = require('node:test');
+const { test, before, after, afterEach } = require('node:test');
 const assert = require('node:assert/strict');
 const fs = require('fs');
 const os = require('os');
@@ -23,6 +23,7 @@ let scratch;
 before(() => {
   checkServerInstalled();
   scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'pipeline-dap-ext-test-'));
+  fs.mkdirSync(path.join(scratch, 'tmp'));
   // cluster configurations must not find a real cluster: a kubeconfig whose API server refuses connections
   fs.writeFileSync(
     path.join(scratch, 'kubeconfig'),
@@ -36,8 +37,14 @@ current-context: nowhere
   );
 });
 
+after(() => {
+  if (scratch) fs.rmSync(scratch, { recursive: true, force: true });
+});
+
 async function session(opts = {}) {
-  const s = new DapSession({ ...opts, env: { KUBECONFIG: path.join(scratch, 'kubeconfig'), ...(opts.env || {}) } });
+  // the server's run folders go to the scratch folder, removed after the suite
+  const env = { KUBECONFIG: path.join(scratch, 'kubeconfig'), TMPDIR: path.join(scratch, 'tmp'), ...(opts.env || {}) };
+  const s = new DapSession({ ...opts, env });
   sessions.push(s);
   await s.start();
   return s;

@@ -26,6 +26,9 @@ T0=$(date +%s)
 stage() { echo "== [e2e $(( $(date +%s) - T0 ))s] $*"; }
 mkdir -p "$WORK" "$ART"
 rm -f "$ART"/*.png "$ART"/*.log "$ART"/*.jsonl
+# code-server, Chromium, npm and pip write outside their folders: keep all of it under $WORK
+mkdir -p "$WORK/xdg/config" "$WORK/xdg/data" "$WORK/xdg/cache" "$WORK/tmp"
+export XDG_CONFIG_HOME="$WORK/xdg/config" XDG_DATA_HOME="$WORK/xdg/data" XDG_CACHE_HOME="$WORK/xdg/cache" TMPDIR="$WORK/tmp"
 
 # ---- 1. Debian packages (skipped when present) -------------------------------------------------
 # chromium: the browser; ripgrep: seeds @vscode/ripgrep (its postinstall would download rg);
@@ -153,4 +156,6 @@ CS_URL="http://127.0.0.1:$PORT/?folder=$FIXTURE_DIR" OUT_DIR="$ART" CHROME_DIR="
   timeout 240 node "$HERE/e2e.js"
 stage "UI part took $(( $(date +%s) - RUN_T0 ))s; checking the traced DAP traffic"
 node "$HERE/check-trace.js" "$TRACE" "$PIPELINE_FILE" "$TASK_FILE"
+left="$(find "$RUN/tmp" -maxdepth 1 -name 'pipeline-dap-*' 2>/dev/null | wc -l)"
+[ "$left" = 0 ] || echo "(note) the server left $left run folder(s) in its TMPDIR: $(ls -d "$RUN"/tmp/pipeline-dap-* | tr '\n' ' ')"
 stage "e2e passed"

@@ -57,11 +57,11 @@ fi
 
 # ---- 3. the extension: npm ci (when the lock changed), build, package --------------------------
 cd "$EXT"
-lock_sum="$(sha256sum package-lock.json | cut -d' ' -f1)"
-if [ ! -d node_modules ] || [ "$(cat "$WORK/npm-ci.sha256" 2>/dev/null)" != "$lock_sum" ]; then
+# skipped when node_modules already matches (e.g. CI ran npm ci just before)
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ] \
+   || ! npm ls --all >/dev/null 2>&1; then
   stage "npm ci"
   npm ci --no-audit --no-fund --loglevel=error
-  echo "$lock_sum" > "$WORK/npm-ci.sha256"
 fi
 stage "build + vsce package"
 VSIX="$WORK/pipeline-dap.vsix"

@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 
 from dap_server.sources import SourceSet, locate
+from dap_server.sources.argo import is_argo
 from dap_server.sources.locate import StepTarget, TaskTarget
 from dap_server.sources.model import Document, PipelineTask, SourceError, Step, TaskSpec
 
@@ -146,12 +147,18 @@ def translate(
     params: dict[str, str] | None = None,
 ) -> str:
     """The YAML text `translate` prints. Raises SourceError / ValueError for user mistakes."""
-    if engine != "tekton":
-        raise ValueError(f'translate supports engine "tekton" in this build, not "{engine}"')
     program = os.path.realpath(program)
     sources = SourceSet(search_paths or [os.path.dirname(program)])
     document = sources.select(program, obj)
     sources.resolve(document)
+    if is_argo(document):
+        if engine != "argo":
+            raise ValueError(f"{document.key} is an Argo document: use --engine argo")
+        from dap_server.translate_argo import translate_argo
+
+        return translate_argo(document, list(locations), on_failure)
+    if engine != "tekton":
+        raise ValueError(f"{document.key} is a Tekton document: use --engine tekton")
     plans: dict[str | None, StepPlan] = {}
     for text in locations:
         loc = parse_location(text)

@@ -115,10 +115,8 @@ class BreakpointStore:
     def all(self) -> list[SourceBreakpoint]:
         return [bp for bps in self.by_path.values() for bp in bps]
 
-    def for_step(
-        self, step: Step, task: PipelineTask | None, mode: str, first: bool, last: bool
-    ) -> list[SourceBreakpoint]:
-        """Breakpoints that apply at a pause of `step` (run by pipeline task `task`) in `mode`.
+    def for_step(self, step: Step, task: Span | None, mode: str, first: bool, last: bool) -> list[SourceBreakpoint]:
+        """Breakpoints that apply at a pause of `step` (run by the task item at span `task`) in `mode`.
 
         A step breakpoint matches the step's span; a pipeline-task breakpoint matches before
         its first step (mode before) or after its last step (mode after)."""
@@ -127,8 +125,8 @@ class BreakpointStore:
             if bp.verified and bp.mode == mode and bp.step is not None and bp.step.span == step.span:
                 found.append(bp)
         if task is not None and ((mode == "before" and first) or (mode == "after" and last)):
-            for bp in self.by_path.get(task.span.path, []):
-                if bp.verified and bp.mode == mode and bp.task is not None and bp.task.span == task.span:
+            for bp in self.by_path.get(task.path, []):
+                if bp.verified and bp.mode == mode and bp.task is not None and bp.task.span == task:
                     found.append(bp)
         return found
 

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from dap_server.engines.base import EngineError, PauseKind, StepRef, StepView
 from dap_server.protocol import models as m
 from dap_server.protocol.connection import RequestError
+from dap_server.sources.argo import ArgoDocument
 from dap_server.sources.model import Span
 
 from . import expressions, variables
@@ -45,7 +46,7 @@ class Inspector:
 
     def _frames(self, thread: ThreadState) -> list[m.StackFrame]:
         index = thread.pause.step.step_index if thread.pause else (thread.current or 0)
-        step, ptask = self.session.source_step(thread, index)
+        step, _ = self.session.source_step(thread, index)
         frames: list[m.StackFrame] = []
 
         def add(kind: str, name: str, span: Span | None, step_index: int | None) -> None:
@@ -63,16 +64,8 @@ class Inspector:
             )
 
         add("step", thread.step_name(index), step.span if step else None, index)
-        if ptask is not None:
-            add("task", thread.name, ptask.span, None)
-        elif (
-            self.session.document is not None
-            and self.session.document.task is not None
-            and self.session.document.kind != "Task"
-        ):
-            spec = self.session.document.task
-            if spec.document is not None and spec.document is not self.session.document:
-                add("task", f"Task/{spec.name}", spec.document.span, None)
+        for name, span in self.session.enclosing(thread):
+            add("task", name, span, None)
         if self.session.document is not None:
             add("run", self.session.document.key, self.session.document.span, None)
         return frames
@@ -125,8 +118,16 @@ class Inspector:
         doc = self.session.document
         if doc is None:
             return {}
-        spec = doc.pipeline.data() if doc.pipeline is not None else (doc.task.data() if doc.task else {})
         values: dict[str, Any] = {}
+        if isinstance(doc, ArgoDocument):
+            arguments = doc.spec_data().get("arguments") or {}
+            for p in arguments.get("parameters") or []:
+                if isinstance(p, dict) and "name" in p:
+                    values[str(p["name"])] = p.get("value")
+            if self.session.config is not None:
+                values.update(self.session.config.params)
+            return values
+        spec = doc.pipeline.data() if doc.pipeline is not None else (doc.task.data() if doc.task else {})
         for p in spec.get("params") or []:
             if isinstance(p, dict) and "name" in p and "default" in p:
                 values[str(p["name"])] = p["default"]

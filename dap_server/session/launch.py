@@ -11,6 +11,7 @@ from pydantic.alias_generators import to_camel
 from dap_server.engines.base import Engine, EngineError
 from dap_server.engines.options import RunOptions
 from dap_server.sources import SourceSet
+from dap_server.sources.argo import is_argo
 from dap_server.sources.model import Document, SourceError
 
 ParamValue = str | list[str] | dict[str, str]
@@ -95,9 +96,13 @@ def run_options(config: LaunchConfig) -> RunOptions:
 def create_engine(config: LaunchConfig, document: Document) -> Engine:
     options = run_options(config)
     if config.engine == "local":
-        from dap_server.engines.local.engine import create_local_engine
-
         try:
+            if is_argo(document):
+                from dap_server.engines.local.argo import create_argo_local_engine
+
+                return create_argo_local_engine(document, options)
+            from dap_server.engines.local.engine import create_local_engine
+
             return create_local_engine(document, options)
         except EngineError as exc:
             raise LaunchError(str(exc)) from None

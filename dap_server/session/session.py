@@ -35,7 +35,7 @@ from dap_server.engines.base import (
 from dap_server.protocol import models as m
 from dap_server.protocol.connection import Connection, RequestError
 from dap_server.sources import SourceSet
-from dap_server.sources.model import Document, PipelineTask, Step
+from dap_server.sources.model import Document, Span, Step
 
 from . import expressions, variables
 from .breakpoint_requests import BreakpointRequests
@@ -199,6 +199,8 @@ class Session:
                 instance=event.instance,
                 step_names=event.step_names,
                 run_name=event.run_name,
+                steps=event.steps,
+                frames=event.frames,
             )
             self.threads[thread.id] = thread
             self.by_task[event.task_id] = thread
@@ -257,18 +259,39 @@ class Session:
 
     # ------------------------------------------------------------------ stop decisions
 
-    def source_step(self, thread: ThreadState, index: int) -> tuple[Step | None, PipelineTask | None]:
+    def source_step(self, thread: ThreadState, index: int) -> tuple[Step | None, Span | None]:
+        """Where step `index` of a thread is written, and the span of the task item that runs it
+        (pipeline task, DAG task or steps item; None for a lone Task). What the engine said
+        (TaskStarted.steps / frames) comes first, else the Tekton pipeline task of that name."""
+        step: Step | None = None
+        task_span: Span | None = thread.frames[0][1] if thread.frames else None
+        if thread.steps:
+            step = thread.steps[index] if 0 <= index < len(thread.steps) else None
         doc = self.document
-        if doc is None:
-            return None, None
-        if thread.pipeline_task is not None and doc.pipeline is not None:
+        if doc is not None and thread.pipeline_task is not None and doc.pipeline is not None:
             ptask = doc.pipeline.task(thread.pipeline_task)
-            spec = ptask.task if ptask is not None else None
-            steps = spec.steps if spec is not None else []
-            return (steps[index] if 0 <= index < len(steps) else None), ptask
-        if doc.task is not None and 0 <= index < len(doc.task.steps):
-            return doc.task.steps[index], None
-        return None, None
+            if ptask is not None:
+                task_span = task_span or ptask.span
+                steps = ptask.task.steps if ptask.task is not None else []
+                if step is None and 0 <= index < len(steps):
+                    step = steps[index]
+        elif step is None and doc is not None and doc.task is not None and 0 <= index < len(doc.task.steps):
+            step = doc.task.steps[index]
+        return step, task_span
+
+    def enclosing(self, thread: ThreadState) -> list[tuple[str, Span]]:
+        """Frames between the step and the run: the engine's, else the Tekton pipeline task."""
+        if thread.frames:
+            return list(thread.frames)
+        _, task_span = self.source_step(thread, 0)
+        if task_span is not None:
+            return [(thread.name, task_span)]
+        doc = self.document
+        if doc is not None and doc.task is not None and doc.kind != "Task":
+            spec = doc.task
+            if spec.document is not None and spec.document is not doc:
+                return [(f"Task/{spec.name}", spec.document.span)]
+        return []
 
     def _on_pause(self, event: StepPaused) -> None:
         thread = self.by_task.get(event.step.task_id)
@@ -330,12 +353,12 @@ class Session:
         return dependents(self.document.pipeline, self.next_task_after)
 
     def _breakpoint_hits(self, thread: ThreadState, pause: Pause) -> list[int]:
-        step, ptask = self.source_step(thread, pause.step.step_index)
+        step, task_span = self.source_step(thread, pause.step.step_index)
         if step is None:
             return []
         mode = "before" if pause.kind is PauseKind.BEFORE else "after"
         index = pause.step.step_index
-        candidates = self.breakpoints.for_step(step, ptask, mode, first=index == 0, last=index == thread.last_index)
+        candidates = self.breakpoints.for_step(step, task_span, mode, first=index == 0, last=index == thread.last_index)
         if not candidates:
             return []
         view: StepView | None = None

@@ -7,6 +7,7 @@ from collections import deque
 from dataclasses import dataclass, field
 
 from dap_server.engines.base import PauseKind, StepRef
+from dap_server.sources.model import Span, Step
 
 LOG_TAIL = 20
 
@@ -41,6 +42,8 @@ class ThreadState:
     intent_from: int = -1  # step index the NEXT started from
     exit_code_override: int | None = None  # setVariable exitCode while stopped on a failure
     logs: dict[int, deque[str]] = field(default_factory=dict)
+    steps: tuple[Step, ...] = ()  # where each step is written (from the engine), if it said
+    frames: tuple[tuple[str, Span], ...] = ()  # enclosing items, innermost first (from the engine)
 
     @property
     def last_index(self) -> int:

@@ -1,10 +1,6 @@
 """Argo over DAP (stdio, every message schema-checked): breakpoints on a template and on one DAG
 task, a thread per pod node, frames, Environment / Parameters, next / stepOut / continue,
-onFailure with exceptionInfo, and the run's exit code.
-
-Launching an Argo document needs the session to pick `create_argo_local_engine` by document
-kind; until the lead wires it, the run tests are expected to fail (xfail, not strict).
-"""
+onFailure with exceptionInfo, and the run's exit code."""
 
 from __future__ import annotations
 
@@ -18,8 +14,6 @@ from tests.session.helpers import frames_of, run_to_end, scope_values, stopped
 DIAMOND = REPO_ROOT / "fixtures/argo/dag-diamond.yaml"
 FAILING = REPO_ROOT / "fixtures/argo/failing.yaml"
 FAN_OUT = REPO_ROOT / "fixtures/argo/fan-out.yaml"
-
-wiring = pytest.mark.xfail(reason="waiting for session wiring", strict=False)
 
 
 def launch(program: Any, **extra: Any) -> dict[str, Any]:
@@ -42,7 +36,6 @@ async def test_breakpoints_bind_to_template_containers_and_dag_tasks(dap: Harnes
     assert [(b["line"], b["endLine"]) for b in locations["body"]["breakpoints"]] == [(16, 19), (20, 24)]
 
 
-@wiring
 async def test_dag_task_breakpoint_thread_frames_and_values(dap: HarnessClient) -> None:
     start = await start_session(dap, launch(DIAMOND, params={"greeting": "hey"}), breakpoints={DIAMOND: [22]})
     assert start.launch["success"], start.launch
@@ -65,7 +58,6 @@ async def test_dag_task_breakpoint_thread_frames_and_values(dap: HarnessClient) 
     assert await run_to_end(dap) == 0
 
 
-@wiring
 async def test_template_breakpoint_stops_every_invocation(dap: HarnessClient) -> None:
     start = await start_session(dap, launch(DIAMOND), breakpoints={DIAMOND: [42]})
     assert start.launch["success"], start.launch
@@ -79,7 +71,6 @@ async def test_template_breakpoint_stops_every_invocation(dap: HarnessClient) ->
     assert await run_to_end(dap) == 0
 
 
-@wiring
 async def test_fan_out_threads_step_out(dap: HarnessClient) -> None:
     start = await start_session(dap, launch(FAN_OUT), breakpoints={FAN_OUT: [12]})
     assert start.launch["success"], start.launch
@@ -91,7 +82,6 @@ async def test_fan_out_threads_step_out(dap: HarnessClient) -> None:
     assert await run_to_end(dap) == 0
 
 
-@wiring
 async def test_on_failure_exception_info_and_exit_code(dap: HarnessClient) -> None:
     start = await start_session(dap, launch(FAILING), exception_filters=["onFailure"])
     assert start.launch["success"], start.launch

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
-
 from tests.dap_harness import REPO_ROOT, HarnessClient, start_session
 from tests.session.helpers import frames_of, run_to_end, scope_values, stopped
 

@@ -37,9 +37,7 @@ def add_debug_arguments(parser: argparse.ArgumentParser) -> None:
         help="PATH:LINE, PATH:LINE:after, TASK/STEP or STEP, optionally :after (repeatable)",
     )
     parser.add_argument("--on-failure", action="store_true", help="stop when a step fails")
-    parser.add_argument(
-        "--param", action="append", default=[], metavar="K=V", help="run parameter (repeatable)"
-    )
+    parser.add_argument("--param", action="append", default=[], metavar="K=V", help="run parameter (repeatable)")
     parser.add_argument("--stop-on-entry", action="store_true", help="stop before the first step")
     parser.add_argument("--engine", default="local", choices=["local", "tekton", "argo"])
     parser.add_argument(
@@ -55,11 +53,11 @@ async def run_debugger(
     stop_on_entry: bool,
     engine: str,
     search_paths: list[str],
-    out: IO[str] = sys.stdout,
-    inp: IO[str] = sys.stdin,
+    out: IO[str] | None = None,
+    inp: IO[str] | None = None,
 ) -> int:
     """Run FILE under the debugger; the run's exit code (0 succeeded, 1 failed; 2 when it
-    could not start)."""
+    could not start). `out`/`inp` default to sys.stdout/sys.stdin (looked up per call)."""
     options = Options(
         file=file,
         breaks=list(breaks),
@@ -69,7 +67,7 @@ async def run_debugger(
         engine=engine,
         search_paths=list(search_paths),
     )
-    return await Debugger(options, out, inp).run()
+    return await Debugger(options, out or sys.stdout, inp or sys.stdin).run()
 
 
 def main_from_args(args: argparse.Namespace) -> int:

@@ -204,9 +204,7 @@ class DapClient:
             return await asyncio.wait_for(find(), timeout)
         except TimeoutError:
             seen = [e.get("event") for e in self._events]
-            raise TimeoutError(
-                f"{self.name}: no {event!r} event within {timeout}s; events seen: {seen}"
-            ) from None
+            raise TimeoutError(f"{self.name}: no {event!r} event within {timeout}s; events seen: {seen}") from None
 
     # ------------------------------------------------------------------ closing
 

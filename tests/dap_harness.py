@@ -53,9 +53,7 @@ class SchemaValidator:
         if kind == "event":
             return _cap(str(message.get("event"))) + "Event"
         if kind == "response":
-            return (
-                _cap(str(message.get("command"))) + "Response" if message.get("success") else "ErrorResponse"
-            )
+            return _cap(str(message.get("command"))) + "Response" if message.get("success") else "ErrorResponse"
         return "ProtocolMessage"
 
     def validator(self, definition: str) -> Draft4Validator:
@@ -156,9 +154,7 @@ async def spawn_validated(
     full_env["PYTHONUNBUFFERED"] = "1"
     full_env.update(env or {})
     with open(stderr_path, "wb") as stderr:
-        client = await HarnessClient.spawn(
-            argv, env=full_env, cwd=str(cwd), stderr=stderr, on_message=recorder
-        )
+        client = await HarnessClient.spawn(argv, env=full_env, cwd=str(cwd), stderr=stderr, on_message=recorder)
     client.recorder = recorder
     client.stderr_path = stderr_path
     return client

@@ -652,9 +652,7 @@ class Debugger:
         found = next((s for s in scopes if s.get("name") == scope), None)
         if found is None:
             return None
-        response = await self.client.request_ok(
-            "variables", {"variablesReference": found["variablesReference"]}
-        )
+        response = await self.client.request_ok("variables", {"variablesReference": found["variablesReference"]})
         variables: list[dict[str, Any]] = response["body"]["variables"]
         return variables
 

@@ -275,9 +275,7 @@ class Connection:
                     break
                 self._receive(decoder, data)
             if decoder.pending:
-                log.warning(
-                    "%s: %d bytes of an incomplete frame dropped at close", self.name, decoder.pending
-                )
+                log.warning("%s: %d bytes of an incomplete frame dropped at close", self.name, decoder.pending)
         finally:
             self._mark_closed()
             await self._shutdown()
@@ -299,9 +297,7 @@ class Connection:
             return
 
     async def _report_framing_error(self, text: str) -> None:
-        body = OutputEventBody(
-            category="console", output=f"pipeline-dap: bad frame from the client dropped: {text}\n"
-        )
+        body = OutputEventBody(category="console", output=f"pipeline-dap: bad frame from the client dropped: {text}\n")
         await self.send_event("output", body)
 
     def _dispatch(self, message: dict[str, Any]) -> None:
@@ -313,9 +309,7 @@ class Connection:
             except ValidationError as error:
                 log.error("%s: malformed request dropped (%s): %s", self.name, error, message)
                 return
-            task = asyncio.create_task(
-                self._handle(request, message), name=f"dap-{request.command}-{request.seq}"
-            )
+            task = asyncio.create_task(self._handle(request, message), name=f"dap-{request.command}-{request.seq}")
             self._tasks[request.seq] = task
             task.add_done_callback(self._forget_task)
         elif kind == "response":
@@ -326,9 +320,7 @@ class Connection:
                 return
             future = self._pending.pop(response.request_seq, None)
             if future is None:
-                log.warning(
-                    "%s: response to unknown or timed-out request %d dropped", self.name, response.request_seq
-                )
+                log.warning("%s: response to unknown or timed-out request %d dropped", self.name, response.request_seq)
             elif not future.done():
                 future.set_result(message)
         elif kind == "event":

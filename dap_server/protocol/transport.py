@@ -27,11 +27,9 @@ def setup_logging(log_file: str | None, verbose: bool) -> None:
 
     Never to stdout: in stdio mode that is the protocol stream.
     """
-    handler: logging.Handler
-    if log_file:
-        handler = logging.FileHandler(log_file, encoding="utf-8")
-    else:
-        handler = logging.StreamHandler(sys.stderr)
+    handler: logging.Handler = (
+        logging.FileHandler(log_file, encoding="utf-8") if log_file else logging.StreamHandler(sys.stderr)
+    )
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger()
     for old in list(root.handlers):
@@ -106,9 +104,7 @@ def _thread_reader(fd: int, reader: asyncio.StreamReader, loop: asyncio.Abstract
     threading.Thread(target=run, name="dap-stdin", daemon=True).start()
 
 
-async def open_fd_streams(
-    in_fd: int, out_fd: int
-) -> tuple[asyncio.StreamReader, asyncio.StreamWriter | _ThreadWriter]:
+async def open_fd_streams(in_fd: int, out_fd: int) -> tuple[asyncio.StreamReader, asyncio.StreamWriter | _ThreadWriter]:
     """asyncio streams over two file descriptors (pipes, sockets, ttys, or regular files)."""
     loop = asyncio.get_running_loop()
     reader = asyncio.StreamReader(limit=2**31)

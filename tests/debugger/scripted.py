@@ -36,9 +36,7 @@ class DebugRun:
         return [
             t["message"]
             for t in self.trace
-            if t["direction"] == direction
-            and t["message"].get("type") == kind
-            and t["message"].get(key) == name
+            if t["direction"] == direction and t["message"].get("type") == kind and t["message"].get(key) == name
         ]
 
     def __repr__(self) -> str:

@@ -37,9 +37,7 @@ async def test_break_where_env_next_continue(tmp_path: Path) -> None:
     assert f"Breakpoint 1 at {BUILD_SHOWN}:{compile_line} (build/compile)" in run.out, run
     headers = stop_headers(run.out)
     assert len(headers) == 2, run
-    assert re.fullmatch(
-        r"Stopped \(breakpoint\) in thread \d+ \(build\): build \u203a compile", headers[0]
-    ), run
+    assert re.fullmatch(r"Stopped \(breakpoint\) in thread \d+ \(build\): build \u203a compile", headers[0]), run
     assert re.fullmatch(r"Stopped \(step\) in thread \d+ \(build\): build \u203a package", headers[1]), run
     # the source of the step, marker on its canonical line
     assert f"{compile_line:5} -> " + "    - name: compile" in run.out, run
@@ -68,9 +66,7 @@ async def test_after_breakpoint_param_and_print(tmp_path: Path) -> None:
     assert len(headers) == 1 and headers[0].endswith("build \u203a package"), run
     assert 'after step "package"' in run.out, run
     sent = run.messages("send", "request", "setBreakpoints")
-    assert sent[0]["arguments"]["breakpoints"] == [
-        {"line": line_of(BUILD, "- name: package"), "mode": "after"}
-    ]
+    assert sent[0]["arguments"]["breakpoints"] == [{"line": line_of(BUILD, "- name: package"), "mode": "after"}]
     evaluate = run.messages("recv", "response", "evaluate")
     assert evaluate and evaluate[0]["success"], run
     assert "plain" in evaluate[0]["body"]["result"]
@@ -145,9 +141,7 @@ async def test_a_run_that_cannot_start(tmp_path: Path) -> None:
 async def test_a_bad_break_location(tmp_path: Path) -> None:
     run = await run_debug([PIPELINE_ARG, "--break", "build/nope"], "", tmp_path)
     assert run.code == 2, run
-    assert (
-        "--break build/nope: task 'build' has no step 'nope' (steps: compile, package, digest)" in run.out
-    ), run
+    assert "--break build/nope: task 'build' has no step 'nope' (steps: compile, package, digest)" in run.out, run
 
 
 @pytest.mark.xfail(

@@ -23,9 +23,7 @@ def pipeline_map() -> SourceMap:
 
 def test_task_slash_step(pipeline_map: SourceMap) -> None:
     location = parse_location("build/compile", pipeline_map)
-    assert location == BreakLocation(
-        str(BUILD.resolve()), line_of(BUILD, "- name: compile"), False, "build/compile"
-    )
+    assert location == BreakLocation(str(BUILD.resolve()), line_of(BUILD, "- name: compile"), False, "build/compile")
     assert location.source_breakpoint() == {"line": location.line}
 
 

@@ -76,16 +76,12 @@ def make_setup(stats: Stats) -> Setup:
         async def set_breakpoints(args: SetBreakpointsArguments) -> SetBreakpointsResponseBody:
             source = Source(path=args.source.path, name=args.source.name)
             return SetBreakpointsResponseBody(
-                breakpoints=[
-                    Breakpoint(verified=True, line=bp.line, source=source) for bp in args.breakpoints or []
-                ]
+                breakpoints=[Breakpoint(verified=True, line=bp.line, source=source) for bp in args.breakpoints or []]
             )
 
         @conn.command("evaluate", EvaluateArguments)
         async def evaluate(args: EvaluateArguments) -> EvaluateResponseBody:
-            return EvaluateResponseBody(
-                result=await run_expression(conn, args.expression), variables_reference=0
-            )
+            return EvaluateResponseBody(result=await run_expression(conn, args.expression), variables_reference=0)
 
         @conn.command("disconnect", DisconnectArguments)
         async def disconnect(args: DisconnectArguments) -> None:
@@ -143,9 +139,7 @@ async def run_expression(conn: Connection, expression: str) -> str:
             text = f"callback got {json.dumps(response.get('body'))}\n"
             await conn.send_event("output", OutputEventBody(category="console", output=text))
 
-        conn.request_callback(
-            "runInTerminal", RunInTerminalRequestArguments(cwd="/", args=["true"]), callback
-        )
+        conn.request_callback("runInTerminal", RunInTerminalRequestArguments(cwd="/", args=["true"]), callback)
         return "sent"
     if verb == "wait":
         await asyncio.Event().wait()

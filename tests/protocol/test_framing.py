@@ -53,16 +53,12 @@ def test_split_inside_header_and_inside_body() -> None:
     assert decoder.feed(data[:5]) == []  # "Conte"
     assert decoder.feed(data[5:25]) == []  # header done, body started
     assert decoder.pending > 0
-    assert decoder.feed(data[25:]) == [
-        {"seq": 7, "type": "request", "command": "next", "arguments": {"threadId": 3}}
-    ]
+    assert decoder.feed(data[25:]) == [{"seq": 7, "type": "request", "command": "next", "arguments": {"threadId": 3}}]
 
 
 def test_other_headers_and_header_case_are_ignored() -> None:
     body = b'{"seq":1,"type":"request","command":"threads"}'
-    data = b"Content-Type: application/vscode-jsonrpc; charset=utf-8\r\ncontent-length:  %d \r\n\r\n" % len(
-        body
-    )
+    data = b"Content-Type: application/vscode-jsonrpc; charset=utf-8\r\ncontent-length:  %d \r\n\r\n" % len(body)
     assert FrameDecoder().feed(data + body) == [{"seq": 1, "type": "request", "command": "threads"}]
 
 

@@ -92,9 +92,7 @@ def type_problems(annotation: Any, schema: dict[str, Any], where: str) -> list[s
             return [f"{where}: {annotation!r} should be models.{target}"]
         return []
     if "oneOf" in schema:
-        options = (
-            get_args(annotation) if get_origin(annotation) in (Union, types.UnionType) else (annotation,)
-        )
+        options = get_args(annotation) if get_origin(annotation) in (Union, types.UnionType) else (annotation,)
         names = sorted(getattr(o, "__name__", repr(o)) for o in options)
         wanted = sorted(s["$ref"].split("/")[-1] for s in schema["oneOf"])
         return [] if names == wanted else [f"{where}: {names} != oneOf {wanted}"]
@@ -102,9 +100,7 @@ def type_problems(annotation: Any, schema: dict[str, Any], where: str) -> list[s
     if isinstance(wanted_types, list):
         if set(wanted_types) == ALL_TYPES:
             return [] if annotation is Any else [f"{where}: any JSON value, but annotated {annotation!r}"]
-        options = (
-            get_args(annotation) if get_origin(annotation) in (Union, types.UnionType) else (annotation,)
-        )
+        options = get_args(annotation) if get_origin(annotation) in (Union, types.UnionType) else (annotation,)
         problems = []
         remaining = [t for t in wanted_types if t != "null"]
         if ("null" in wanted_types) != (type(None) in options):
@@ -231,9 +227,7 @@ def test_checker_catches_drift() -> None:
     class StoppedEventBody(models.DapModel):  # misses every optional property
         reason: str
 
-    assert any(
-        "threadId" in p for p in model_problems(StoppedEventBody, schema_for_model("StoppedEventBody"))
-    )
+    assert any("threadId" in p for p in model_problems(StoppedEventBody, schema_for_model("StoppedEventBody")))
 
 
 # ---------------------------------------------------------------------------- populated instances
@@ -308,9 +302,7 @@ def test_arguments_keep_unknown_keys_and_accept_wire_names() -> None:
     )
     assert args.no_debug is True and args.restart_data == {"n": 1}
     assert args.model_extra == {"program": "p.yaml", "params": {"a": "1"}}
-    init = models.InitializeRequestArguments.model_validate(
-        {"adapterID": "pipeline", "clientID": "c", "new": 1}
-    )
+    init = models.InitializeRequestArguments.model_validate({"adapterID": "pipeline", "clientID": "c", "new": 1})
     assert (init.adapter_id, init.client_id) == ("pipeline", "c")
     assert init.to_dict() == {"adapterID": "pipeline", "clientID": "c", "new": 1}
 

@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import json
 import os
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
@@ -267,3 +268,43 @@ async def start_session(
     start.configuration_done = await dap.request_ok("configurationDone")
     start.launch = await launch_task
     return start
+
+
+# ---------------------------------------------------------------------------- TCP adapters
+
+
+class TcpServer:
+    """An adapter subprocess serving TCP: `start()` reads its stderr up to `listening on
+    HOST:PORT` (then keeps collecting it in `stderr_lines`); `stop()` terminates it."""
+
+    def __init__(self, process: asyncio.subprocess.Process) -> None:
+        self.process = process
+        self.stderr_lines: list[str] = []
+        self.port = 0
+        self.host = ""
+        self._drain: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        assert self.process.stderr is not None
+        while True:
+            line = (await asyncio.wait_for(self.process.stderr.readline(), 30)).decode()
+            assert line, "server exited before listening:\n" + "".join(self.stderr_lines)
+            self.stderr_lines.append(line)
+            found = re.fullmatch(r"listening on (\S+):(\d+)\n", line)
+            if found:
+                self.host, self.port = found.group(1), int(found.group(2))
+                break
+        self._drain = asyncio.create_task(self._keep_reading())
+
+    async def _keep_reading(self) -> None:
+        assert self.process.stderr is not None
+        while line := await self.process.stderr.readline():
+            self.stderr_lines.append(line.decode())
+
+    async def stop(self) -> None:
+        if self.process.returncode is None:
+            self.process.terminate()
+        await self.process.wait()
+        if self._drain is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._drain

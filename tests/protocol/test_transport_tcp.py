@@ -3,52 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
-import re
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
-from tests.dap_harness import REPO_ROOT, HarnessClient, connect_validated
+from tests.dap_harness import REPO_ROOT, HarnessClient, TcpServer, connect_validated
 
 DUMMY = [sys.executable, str(Path(__file__).with_name("dummy_server.py")), "--tcp"]
-
-
-class TcpServer:
-    def __init__(self, process: asyncio.subprocess.Process) -> None:
-        self.process = process
-        self.stderr_lines: list[str] = []
-        self.port = 0
-        self.host = ""
-        self._drain: asyncio.Task[None] | None = None
-
-    async def start(self) -> None:
-        assert self.process.stderr is not None
-        while True:
-            line = (await asyncio.wait_for(self.process.stderr.readline(), 30)).decode()
-            assert line, "server exited before listening:\n" + "".join(self.stderr_lines)
-            self.stderr_lines.append(line)
-            found = re.fullmatch(r"listening on (\S+):(\d+)\n", line)
-            if found:
-                self.host, self.port = found.group(1), int(found.group(2))
-                break
-        self._drain = asyncio.create_task(self._keep_reading())
-
-    async def _keep_reading(self) -> None:
-        assert self.process.stderr is not None
-        while line := await self.process.stderr.readline():
-            self.stderr_lines.append(line.decode())
-
-    async def stop(self) -> None:
-        if self.process.returncode is None:
-            self.process.terminate()
-        await self.process.wait()
-        if self._drain is not None:
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._drain
 
 
 @pytest.fixture
@@ -57,7 +21,7 @@ async def tcp_server() -> AsyncIterator[TcpServer]:
     process = await asyncio.create_subprocess_exec(
         *DUMMY, cwd=str(REPO_ROOT), env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
     )
-    server = TcpServer(process)
+    server = TcpServer(process)  # also imported from here by other test folders
     try:
         await server.start()
         yield server

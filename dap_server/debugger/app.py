@@ -254,7 +254,7 @@ class Debugger:
         await asyncio.wait({launch, initialized}, return_when=asyncio.FIRST_COMPLETED)
         if launch.done() and not initialized.done() and not launch.result().get("success"):
             initialized.cancel()
-            self.say(f"pipeline-dap debug: cannot start: {_error_text(launch.result())}")
+            self.say(f"pipeline-dap debug: cannot start: {DapError(launch.result()).text}")
             return 2
         await initialized
         for path in self.breakpoints:
@@ -267,7 +267,7 @@ class Debugger:
         await client.request_ok("configurationDone")
         result = await launch
         if not result.get("success"):
-            self.say(f"pipeline-dap debug: cannot start: {_error_text(result)}")
+            self.say(f"pipeline-dap debug: cannot start: {DapError(result).text}")
             return 2
         return None
 
@@ -741,11 +741,6 @@ class Debugger:
             for thread in threads:
                 await self.client.request("pause", {"threadId": thread["id"]})
         self._interrupts = 0
-
-
-def _error_text(response: dict[str, Any]) -> str:
-    error = (response.get("body") or {}).get("error") or {}
-    return str(error.get("format") or response.get("message") or "failed")
 
 
 def _isatty(stream: IO[str]) -> bool:

@@ -13,17 +13,20 @@ workspaces declarations, of reference names and `$(...)` variables (see `tekton.
 
 from __future__ import annotations
 
+import bisect
+import contextlib
+import gc
 import logging
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from dap_server.sources import Document, SourceError, parse_text
+from dap_server.sources import Document, SourceError, TaskSpec, parse_text
 from dap_server.sources.compose import Lines
 
 from . import tekton
-from .model import DocIndex, Problem, Rng, Severity
+from .model import DocIndex, DocRef, Problem, Resolution, Resolver, Rng, Severity
 
 log = logging.getLogger(__name__)
 
@@ -36,9 +39,21 @@ class Indexer(Protocol):
 
     def accepts(self, doc: Document) -> bool: ...
 
-    def index(self, doc: Document, lines: Lines, offset: int) -> DocIndex: ...
+    def index(self, doc: Document, lines: Lines, offset: int) -> DocIndex:
+        """The index of `doc`, parsed from a text whose line 0 is line `offset` of its file."""
+        ...
 
-    def check(self, ix: DocIndex, resolver: tekton.Resolver) -> list[Problem]: ...
+    def check(self, ix: DocIndex, resolver: Resolver) -> list[Problem]:
+        """The problems of `ix` that need other documents."""
+        ...
+
+    def kinds(self, ref: DocRef) -> list[str]:
+        """The document kinds a reference may name, in order of preference."""
+        ...
+
+    def unresolvable(self, ref: DocRef) -> Resolution | None:
+        """Why `ref` cannot be resolved from the workspace at all (a remote resolver...)."""
+        ...
 
 
 class TektonIndexer:
@@ -51,10 +66,17 @@ class TektonIndexer:
     def index(self, doc: Document, lines: Lines, offset: int) -> DocIndex:
         return tekton.index_document(doc, lines, offset)
 
-    def check(self, ix: DocIndex, resolver: tekton.Resolver) -> list[Problem]:
+    def check(self, ix: DocIndex, resolver: Resolver) -> list[Problem]:
         return tekton.check(ix, resolver)
 
+    def kinds(self, ref: DocRef) -> list[str]:
+        return tekton.kinds_for(ref)
 
+    def unresolvable(self, ref: DocRef) -> Resolution | None:
+        return tekton.unresolvable(ref)
+
+
+# One indexer per engine; an Argo indexer goes here, beside the Tekton one.
 INDEXERS: tuple[Indexer, ...] = (TektonIndexer(),)
 MARKERS: tuple[bytes, ...] = tuple(i.marker for i in INDEXERS)
 
@@ -63,27 +85,32 @@ def indexer_for(engine: str) -> Indexer | None:
     return next((i for i in INDEXERS if i.engine == engine), None)
 
 
-# A document marker: `---` or `...` at the start of a line, then a space or the line's end.
-_MARKER = re.compile(r"^(?:---|\.\.\.)(?=[ \t\n]|$)", re.MULTILINE)
 # Line breaks other than \n (which editors and libyaml count differently from the
-# source map's splitlines), and directives: such files are parsed whole.
-_ODD = re.compile(r"[\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]|^%", re.MULTILINE)
+# source map's splitlines): files with them, or with directives, are parsed whole.
+_ODD = ("\r", "\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029")
 
 
 def split(text: str) -> list[tuple[int, int, int]]:
     """(first line, start offset, end offset) of each YAML document's text."""
-    if _ODD.search(text):
+    if text.startswith("%") or "\n%" in text or any(c in text for c in _ODD):
         return [(0, 0, len(text))]
     starts = [0]
-    for match in _MARKER.finditer(text):
-        at = match.start()
-        if match.group() == "---":
-            if at > starts[-1]:
-                starts.append(at)
-        else:
-            after = text.find("\n", at)
-            if after >= 0 and after + 1 < len(text):
-                starts.append(after + 1)
+    cuts: list[int] = []
+    for marker, after in (("\n---", False), ("\n...", True)):
+        at = text.find(marker)
+        while at >= 0:
+            end = at + 4
+            if end == len(text) or text[end] in " \t\n":  # a marker, not `----` or `...x`
+                if not after:
+                    cuts.append(at + 1)
+                else:
+                    eol = text.find("\n", end)
+                    if 0 <= eol < len(text) - 1:
+                        cuts.append(eol + 1)
+            at = text.find(marker, end)
+    for cut in sorted(cuts):
+        if cut > starts[-1]:
+            starts.append(cut)
     out = []
     line = 0
     for k, start in enumerate(starts):
@@ -126,8 +153,28 @@ def error_range(lines: list[str], line: int, column: int, cause: str) -> Rng:
     return Rng(line, column, line, end)
 
 
+@contextlib.contextmanager
+def _no_gc() -> Iterator[None]:
+    """Parsing makes hundreds of thousands of objects that live until it ends: with the
+    collector on, each parse of a big document pays for several full passes over
+    everything the server holds (the index of the whole workspace). They are freed by
+    reference counting (see `_release`); what cycles remain is collected afterwards."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
 def parse_chunk(path: str, start: int, text: str) -> Chunk:
     """Parse and index one YAML document's text, whose first line is `start` in the file."""
+    with _no_gc():
+        return _parse_chunk(path, start, text)
+
+
+def _parse_chunk(path: str, start: int, text: str) -> Chunk:
     chunk = Chunk(start, text)
     try:
         docs = parse_text(path, text)
@@ -151,7 +198,28 @@ def parse_chunk(path: str, start: int, text: str) -> Chunk:
             chunk.docs.append(indexer.index(doc, lines_, start))
         except Exception:  # an indexer bug must not take the server down: log it, index the rest
             log.exception("internal error indexing %s/%s in %s", doc.kind, doc.name, path)
+    for doc in docs:
+        _release(doc)
     return chunk
+
+
+def _release(doc: Document) -> None:
+    """Break the back-links of a parsed document (step -> spec -> document, task ->
+    pipeline) that nothing uses any more, so reference counting frees it and its YAML
+    nodes at once instead of leaving a large cycle to the garbage collector (whose full
+    passes over a big workspace cost more than parsing)."""
+    specs = [doc.task, doc.pipeline]
+    if doc.pipeline is not None:
+        for task in doc.pipeline.all_tasks():
+            task.pipeline = None
+            specs.append(task.task)
+    for spec in specs:
+        if spec is None:
+            continue
+        spec.document = None
+        if isinstance(spec, TaskSpec):
+            for step in spec.steps:
+                step.spec = None
 
 
 def _is_yaml(exc: SourceError) -> bool:
@@ -167,6 +235,9 @@ class FileIndex:
         self.chunks: list[Chunk] = []
         self.parsed = 0  # chunks parsed by the last update (for tests and the benchmark)
         self._lines: list[str] | None = None
+        self._keys: dict[tuple[str, str], DocIndex] | None = None
+        self._starts: list[int] | None = None
+        self._error: tuple[SourceError | None] | None = None
         self.update(text)
 
     @property
@@ -219,6 +290,9 @@ class FileIndex:
         self.chunks = [*old[:prefix], *fresh, *kept]
         self.text = text
         self._lines = None
+        self._keys = None
+        self._starts = None
+        self._error = None
         self.parsed = len(fresh) + moved_errors
         removed = [ix for chunk in gone for ix in chunk.docs]
         added = [ix for chunk in fresh for ix in chunk.docs]
@@ -230,10 +304,21 @@ class FileIndex:
         for chunk in self.chunks:
             yield from chunk.docs
 
+    def find(self, kind: str, name: str) -> DocIndex | None:
+        """The first document `kind/name` of this file."""
+        if self._keys is None:
+            keys: dict[tuple[str, str], DocIndex] = {}
+            for ix in self.docs():
+                keys.setdefault(ix.key, ix)
+            self._keys = keys
+        return self._keys.get((kind, name))
+
     def error(self) -> SourceError | None:
         """The first error the source map reports in this file (the debugger refuses a
         file with one, and skips it when it looks for referenced documents)."""
-        return next((c.cause for c in self.chunks if c.cause is not None), None)
+        if self._error is None:
+            self._error = (next((c.cause for c in self.chunks if c.cause is not None), None),)
+        return self._error[0]
 
     def yaml_error(self) -> Problem | None:
         return next((c.error for c in self.chunks if c.yaml_error and c.error is not None), None)
@@ -254,16 +339,18 @@ class FileIndex:
     def doc_at(self, line: int, *, stale: bool = False) -> DocIndex | None:
         """The document whose lines contain `line`; with `stale`, the last good index of a
         document that does not parse right now (for completion while typing)."""
-        for chunk in self.chunks:
-            candidates = chunk.docs or (chunk.stale if stale else [])
-            for ix in candidates:
-                if ix.range.line <= line <= ix.range.end_line:
-                    return ix
+        if self._starts is None:
+            self._starts = [c.start for c in self.chunks]
+        k = bisect.bisect_right(self._starts, line) - 1
+        if k < 0:
+            return None
+        chunk = self.chunks[k]
+        for ix in chunk.docs or (chunk.stale if stale else []):
+            if ix.range.line <= line <= ix.range.end_line:
+                return ix
         if stale:  # between documents, or in the part of a document not yet typed
-            best: DocIndex | None = None
-            for chunk in self.chunks:
-                for ix in chunk.docs or chunk.stale:
-                    if ix.range.line <= line:
-                        best = ix
-            return best
+            for before in reversed(self.chunks[: k + 1]):
+                candidates = [ix for ix in before.docs or before.stale if ix.range.line <= line]
+                if candidates:
+                    return candidates[-1]
         return None

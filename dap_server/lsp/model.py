@@ -19,6 +19,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Protocol
 
 
 class Rng:
@@ -302,3 +303,18 @@ class DocIndex:
             for task in self.pipeline.tasks.values():
                 if task.ref is not None:
                     yield task.ref
+
+
+@dataclass
+class Resolution:
+    """What a reference by name leads to: the document, or why there is none."""
+
+    target: DocIndex | None
+    message: str | None = None  # why it is unresolved (None when resolved)
+    severity: Severity = Severity.ERROR
+
+
+class Resolver(Protocol):
+    """Resolves references by name (the workspace index)."""
+
+    def resolve(self, owner: DocIndex, ref: DocRef) -> Resolution: ...

@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable
-from dataclasses import dataclass
-from typing import Protocol
 
 import yaml
 
@@ -35,6 +33,8 @@ from .model import (
     Problem,
     PTask,
     Related,
+    Resolution,
+    Resolver,
     Rng,
     Scope,
     Severity,
@@ -982,17 +982,31 @@ def _path(edges: dict[str, list[tuple[str, Rng, str]]], start: str, goal: str, w
 # ---- checks that need other documents ---------------------------------------------------
 
 
-@dataclass
-class Resolution:
-    """What a reference by name leads to: the document, or why there is none."""
+def kinds_for(ref: DocRef) -> list[str]:
+    """The kinds a reference may name: a Task stands in for a ClusterTask and back, as in
+    the debugger's SourceSet."""
+    if ref.kind in TASK_KINDS:
+        return [ref.kind, "ClusterTask" if ref.kind == "Task" else "Task"]
+    return [ref.kind]
 
-    target: DocIndex | None
-    message: str | None = None  # why it is unresolved (None when resolved)
-    severity: Severity = Severity.ERROR
 
-
-class Resolver(Protocol):
-    def resolve(self, owner: DocIndex, ref: DocRef) -> Resolution: ...
+def unresolvable(ref: DocRef) -> Resolution | None:
+    """Why a reference cannot be resolved in the workspace at all (None if it can be)."""
+    if ref.api_version and not ref.api_version.startswith(GROUP + "/"):
+        return Resolution(
+            None,
+            f'{ref.key} to a custom task ({ref.api_version} {ref.kind} "{ref.name}"): pipeline-dap cannot '
+            "run it locally",
+            Severity.WARNING,
+        )
+    if ref.resolver is not None:
+        return Resolution(
+            None,
+            f'{ref.key} uses the "{ref.resolver}" resolver, which pipeline-dap cannot resolve locally: copy '
+            f"the {ref.kind} into a file of the workspace and refer to it by name",
+            Severity.WARNING,
+        )
+    return None
 
 
 def check(ix: DocIndex, resolver: Resolver) -> list[Problem]:

@@ -19,8 +19,7 @@ from collections.abc import Iterable
 from dap_server.sources import SourceError
 
 from .index import MARKERS, FileIndex, indexer_for
-from .model import DocIndex, DocRef, Problem, Severity
-from .tekton import TASK_KINDS, Resolution
+from .model import DocIndex, DocRef, Problem, Resolution
 
 log = logging.getLogger(__name__)
 
@@ -150,32 +149,21 @@ class Workspace:
     # ---- resolution --------------------------------------------------------------------
 
     def resolve(self, owner: DocIndex, ref: DocRef) -> Resolution:
-        key = ref.key
-        if ref.api_version and not ref.api_version.startswith("tekton.dev/"):
-            return Resolution(
-                None,
-                f'{key} to a custom task ({ref.api_version} {ref.kind} "{ref.name}"): pipeline-dap cannot '
-                "run it locally",
-                Severity.WARNING,
-            )
-        if ref.resolver is not None:
-            return Resolution(
-                None,
-                f'{key} uses the "{ref.resolver}" resolver, which pipeline-dap cannot resolve locally: copy '
-                f"the {ref.kind} into a file of the workspace and refer to it by name",
-                Severity.WARNING,
-            )
-        kinds = [ref.kind]
-        if ref.kind in TASK_KINDS:
-            kinds.append("ClusterTask" if ref.kind == "Task" else "Task")
+        indexer = indexer_for(owner.engine)
+        if indexer is None:
+            return Resolution(None, f'{ref.key}: {ref.kind} "{ref.name}" cannot be resolved')
+        refused = indexer.unresolvable(ref)
+        if refused is not None:
+            return refused
+        kinds = indexer.kinds(ref)
         if self._recording is not None:
             self._recording.update((k, ref.name) for k in kinds)
         local = self.files.get(owner.path)
         if local is not None:
             for kind in kinds:
-                for ix in local.docs():
-                    if ix.kind == kind and ix.name == ref.name:
-                        return Resolution(ix)
+                found = local.find(kind, ref.name)
+                if found is not None:
+                    return Resolution(found)
         skipped: list[tuple[str, SourceError]] = []
         for kind in kinds:
             candidates = sorted(self.by_key.get((kind, ref.name), []), key=lambda d: d.path)

@@ -84,6 +84,13 @@ class Inspector:
                 found = self.session._inspect(step_ref)
                 if found is None:
                     raise RequestError("this step's values are not available")
+                pause = thread.pause
+                if pause is not None and pause.step == step_ref and pause.kind is PauseKind.FAILURE:
+                    # stopped on the failure: the step has not ended, but its exit code is known
+                    if found.exit_code is None:
+                        found.exit_code = pause.exit_code
+                    if thread.exit_code_override is not None:
+                        found.exit_code = thread.exit_code_override
                 view_cache.append(found)
             return view_cache[0]
 

@@ -144,11 +144,6 @@ async def test_a_bad_break_location(tmp_path: Path) -> None:
     assert "--break build/nope: task 'build' has no step 'nope' (steps: compile, package, digest)" in run.out, run
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="server bug: while stopped on a step failure (exit code 3 in the stopped event and exceptionInfo),"
-    " the Step scope shows exitCode=null; dap-mapping.md has setVariable exitCode work on that value",
-)
 async def test_step_scope_shows_the_failed_exit_code(tmp_path: Path) -> None:
     run = await run_debug([str(FAILING), "--on-failure"], "info exitCode\nc\n", tmp_path)
     assert 'Step "fail" failed (exit code 3)' in run.out, run

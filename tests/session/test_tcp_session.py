@@ -8,8 +8,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from tests.dap_harness import REPO_ROOT, connect_validated, start_session
-from tests.protocol.test_transport_tcp import TcpServer
+from tests.dap_harness import REPO_ROOT, TcpServer, connect_validated, start_session
 from tests.session.helpers import frames_of, run_to_end, stopped
 
 SINGLE = REPO_ROOT / "fixtures/tekton/single-task.yaml"

@@ -140,6 +140,8 @@ async def test_on_failure_stops_with_exception_info_and_the_failure_stands(dap: 
     assert "about to fail" in info["details"]["stackTrace"]
     frames = await frames_of(dap, thread_id)
     assert (frames[0]["name"], frames[0]["line"]) == ("fail", 14)
+    step = await scope_values(dap, frames[0]["id"], "Step")
+    assert step["exitCode"] == "3"
     assert await run_to_end(dap) == 1
     assert not any("must not run" in e["body"]["output"] for e in dap.events("output"))
 

@@ -142,6 +142,26 @@ class PipelineLanguageServer:
             self.pending.update(self.workspace.dependents(changed))
         self.kick()
 
+    async def folders_changed(self, event: types.WorkspaceFoldersChangeEvent) -> None:
+        """Index added workspace folders; forget the files of removed ones."""
+        removed = [path_of(f.uri) for f in event.removed]
+        added = [p for p in (path_of(f.uri) for f in event.added) if os.path.isdir(p)]
+        ws = self.workspace
+        ws.folders = [f for f in ws.folders if f not in removed] + [a for a in added if a not in ws.folders]
+        changed: set[tuple[str, str]] = set()
+        for path in list(ws.files):
+            gone = any(path.startswith(r + os.sep) for r in removed)
+            kept = any(path.startswith(f + os.sep) for f in ws.folders)
+            if gone and not kept and path not in ws.open:
+                changed |= ws.remove(path)
+        if added:
+            found = await asyncio.to_thread(scan, added)
+            for path in ws.open:
+                found.pop(path, None)
+            changed |= ws.add_scanned(found)
+        self.pending.update(ws.dependents(changed))
+        self.kick()
+
     def refresh(self, path: str) -> None:
         """Index the editor's current text of an open file, if it changed."""
         uri = self.uris.get(path)
@@ -224,6 +244,10 @@ def build_server() -> LanguageServer:
     @server.feature(types.WORKSPACE_DID_CHANGE_WATCHED_FILES)
     def did_change_watched_files(params: types.DidChangeWatchedFilesParams) -> None:
         state.files_changed(params)
+
+    @server.feature(types.WORKSPACE_DID_CHANGE_WORKSPACE_FOLDERS)
+    async def did_change_workspace_folders(params: types.DidChangeWorkspaceFoldersParams) -> None:
+        await state.folders_changed(params.event)
 
     @server.feature(types.TEXT_DOCUMENT_DOCUMENT_SYMBOL)
     async def document_symbol(params: types.DocumentSymbolParams) -> list[types.DocumentSymbol]:

@@ -155,3 +155,33 @@ async def test_lsp_over_tcp() -> None:
         if server.returncode is None:
             server.kill()
             await server.wait()
+
+
+async def test_workspace_folders_added_and_removed(fresh: tuple[Client, Path], tmp_path: Path) -> None:
+    client, folder = fresh
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "later.yaml").write_text(LATER)
+    u = uri(folder / "pipeline.yaml")
+    client.open(u, PIPELINE)
+    [d] = await client.diagnostics_for(u)
+    assert 'Task "later" not found' in d.message
+
+    def folders(added: list[Path], removed: list[Path]) -> None:
+        client.workspace_did_change_workspace_folders(
+            types.DidChangeWorkspaceFoldersParams(
+                event=types.WorkspaceFoldersChangeEvent(
+                    added=[types.WorkspaceFolder(uri(p), p.name) for p in added],
+                    removed=[types.WorkspaceFolder(uri(p), p.name) for p in removed],
+                )
+            )
+        )
+
+    mark = len(client.published)
+    folders([other], [])
+    assert await client.diagnostics_for(u, after=mark, any_version=True) == []
+    mark = len(client.published)
+    folders([], [other])
+    [d] = await client.diagnostics_for(u, after=mark, any_version=True)
+    assert 'Task "later" not found' in d.message
+    client.close(u)

@@ -16,38 +16,9 @@ import yaml
 
 from dap_server.sources import SourceSet, locate
 from dap_server.sources.argo import is_argo
-from dap_server.sources.locate import StepTarget, TaskTarget
+from dap_server.sources.locate import Miss, StepTarget
+from dap_server.sources.locations import BreakLocation, LocationError, SourceMap, parse_location
 from dap_server.sources.model import Document, PipelineTask, SourceError, Step, TaskSpec
-
-
-@dataclass(frozen=True)
-class Location:
-    """A breakpoint location given on the command line."""
-
-    path: str | None  # None: by name
-    line: int | None
-    after: bool
-    task: str | None = None  # `task/step` form
-    step: str | None = None
-
-
-def parse_location(text: str, cwd: str | None = None) -> Location:
-    """`PATH:LINE`, `PATH:LINE:after`, `task/step`, `task/step:after` or `step`."""
-    value, after = text, False
-    if value.endswith(":after"):
-        value, after = value[: -len(":after")], True
-    elif value.endswith(":before"):
-        value = value[: -len(":before")]
-    head, sep, tail = value.rpartition(":")
-    if sep and tail.isdigit():
-        path = os.path.realpath(os.path.join(cwd or os.getcwd(), os.path.expanduser(head)))
-        return Location(path, int(tail), after)
-    if "/" in value and not os.path.exists(value):
-        task, _, step = value.partition("/")
-        return Location(None, None, after, task or None, step or None)
-    if ":" not in value and "/" not in value and value:
-        return Location(None, None, after, None, value)
-    raise ValueError(f"bad breakpoint location {text!r}: use PATH:LINE, PATH:LINE:after or task/step")
 
 
 @dataclass
@@ -59,32 +30,20 @@ class StepPlan:
     notes: list[str] = field(default_factory=list)
 
 
-def bind(document: Document, loc: Location) -> tuple[PipelineTask | None, TaskSpec, Step | None]:
+def bind(document: Document, loc: BreakLocation) -> tuple[PipelineTask | None, TaskSpec, Step | None]:
     """Which pipeline task / task spec / step a location means in this run."""
-    tasks = _task_specs(document)
-    if loc.path is not None and loc.line is not None:
-        target = locate(loc.path, loc.line)
-        if isinstance(target, StepTarget):
-            for ptask, spec in tasks:
-                for step in spec.steps:
-                    if step.span == target.step.span:
-                        return ptask, spec, step
-            raise ValueError(f"{loc.path}:{loc.line}: step {target.step.name!r} is not part of {document.key}")
-        if isinstance(target, TaskTarget):
-            for ptask, spec in tasks:
-                if ptask is not None and ptask.span == target.task.span:
-                    return ptask, spec, None
-            raise ValueError(f"{loc.path}:{loc.line}: task {target.task.name!r} is not part of {document.key}")
+    target = locate(loc.path, loc.line)
+    if isinstance(target, Miss):
         raise ValueError(target.message)
-    for ptask, spec in tasks:
-        if loc.task is not None and (ptask is None or ptask.name != loc.task):
-            continue
-        if loc.step is None:
+    for ptask, spec in _task_specs(document):
+        if isinstance(target, StepTarget):
+            for step in spec.steps:
+                if step.span == target.step.span:
+                    return ptask, spec, step
+        elif ptask is not None and ptask.span == target.task.span:
             return ptask, spec, None
-        named = spec.step(loc.step)
-        if named is not None:
-            return ptask, spec, named
-    raise ValueError(f"no step {loc.step!r}" + (f" in task {loc.task!r}" if loc.task else "") + f" in {document.key}")
+    what = f"step {target.step.name!r}" if isinstance(target, StepTarget) else f"task {target.task.name!r}"
+    raise ValueError(f"{loc.path}:{loc.line}: {what} is not part of {document.key}")
 
 
 def _task_specs(document: Document) -> list[tuple[PipelineTask | None, TaskSpec]]:
@@ -156,12 +115,18 @@ def translate(
             raise ValueError(f"{document.key} is an Argo document: use --engine argo")
         from dap_server.translate_argo import translate_argo
 
-        return translate_argo(document, list(locations), on_failure)
+        source_map = SourceMap(program, search_paths or [], document)
+        bound = [parse_location(text, source_map) for text in locations]
+        return translate_argo(document, [b.path_line() for b in bound], on_failure)
     if engine != "tekton":
         raise ValueError(f"{document.key} is a Tekton document: use --engine tekton")
     plans: dict[str | None, StepPlan] = {}
+    source_map = SourceMap(program, search_paths or [], document)
     for text in locations:
-        loc = parse_location(text)
+        try:
+            loc = parse_location(text, source_map)
+        except LocationError as exc:
+            raise ValueError(str(exc)) from None
         ptask, spec, step = bind(document, loc)
         plan = plans.setdefault(ptask.name if ptask else None, StepPlan())
         if step is not None:
@@ -248,4 +213,4 @@ def _emit(comments: list[str], docs: list[dict[str, Any]]) -> str:
     return "\n".join(lines) + "\n" + body
 
 
-__all__ = ["Location", "SourceError", "bind", "parse_location", "translate"]
+__all__ = ["SourceError", "bind", "translate"]

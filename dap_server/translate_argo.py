@@ -25,8 +25,8 @@ import yaml
 from dap_server.sources import locate
 from dap_server.sources.argo import ArgoDocument, ArgoTask, Template
 from dap_server.sources.locate import StepTarget, TaskTarget
+from dap_server.sources.locations import parse_path_line
 from dap_server.sources.model import Document, SourceError, Step
-from dap_server.translate import parse_location
 
 BEFORE_ENV = "ARGO_DEBUG_PAUSE_BEFORE"
 AFTER_ENV = "ARGO_DEBUG_PAUSE_AFTER"
@@ -94,8 +94,8 @@ def _bind(target: Target) -> Step | ArgoTask:
 
 
 def _from_text(text: str) -> tuple[Step | ArgoTask, bool]:
-    loc = parse_location(text)
-    if loc.path is None or loc.line is None:
+    loc = parse_path_line(text)
+    if loc is None:
         raise ValueError(f"{text}: Argo breakpoints are given as PATH:LINE or PATH:LINE:after")
     found = locate(loc.path, loc.line)
     if isinstance(found, StepTarget | TaskTarget):
@@ -110,11 +110,7 @@ def _template_of_step(doc: ArgoDocument, step: Step, docs: _Docs) -> Template:
                 return template
     for task in _all_tasks(doc):
         target = task.target
-        if (
-            target is not None
-            and target.spec is not None
-            and any(s.span == step.span for s in target.spec.steps)
-        ):
+        if target is not None and target.spec is not None and any(s.span == step.span for s in target.spec.steps):
             return target
     raise ValueError(f"{step.span.path}:{step.span.line}: this container is not used by {doc.key}")
 
@@ -143,9 +139,7 @@ def _call_data(task: ArgoTask, docs: _Docs) -> dict[str, Any]:
         items = template["dag"].get("tasks") or []
     else:
         items = [
-            step
-            for group in template.get("steps") or []
-            for step in (group if isinstance(group, list) else [group])
+            step for group in template.get("steps") or [] for step in (group if isinstance(group, list) else [group])
         ]
     for item in items:
         if isinstance(item, dict) and item.get("name") == task.name:
@@ -195,9 +189,7 @@ def translate_argo(document: Document, locations: list[Target | str], on_failure
         args = call.setdefault("arguments", {}).setdefault("parameters", [])
         args[:] = [p for p in args if not (isinstance(p, dict) and p.get("name") == param)]
         args.append({"name": param, "value": "true"})
-        notes.append(
-            f'{"after" if after else "before"} "{target.name}" only (calls template "{called.name}")'
-        )
+        notes.append(f'{"after" if after else "before"} "{target.name}" only (calls template "{called.name}")')
     if on_failure:
         for each in [document, *_reachable_docs(document)]:
             for template in each.templates.values():

@@ -12,7 +12,7 @@ import sys
 from typing import IO
 
 from dap_server.debugger.app import Debugger, Options
-from dap_server.debugger.locations import BreakLocation, LocationError, SourceMap, parse_location
+from dap_server.sources.locations import BreakLocation, LocationError, SourceMap, parse_location
 
 __all__ = [
     "BreakLocation",

@@ -23,7 +23,7 @@ from typing import IO, Any
 
 import dap_server
 from dap_server.client import DapClient, DapError, ServerClosed
-from dap_server.debugger.locations import BreakLocation, LocationError, SourceMap, parse_location
+from dap_server.sources.locations import BreakLocation, LocationError, SourceMap, parse_location
 
 PROMPT = "(pipeline) "
 TRACE_ENV = "PIPELINE_DAP_DEBUG_TRACE"  # JSON lines of every DAP message, for tests and bug reports

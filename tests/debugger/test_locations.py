@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from dap_server.debugger.locations import BreakLocation, LocationError, SourceMap, parse_location
+from dap_server.sources.locations import BreakLocation, LocationError, SourceMap, parse_location
 from tests.dap_harness import REPO_ROOT
 from tests.debugger.scripted import line_of
 

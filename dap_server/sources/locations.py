@@ -1,4 +1,4 @@
-"""`--break` locations of the terminal debugger, and step labels for output lines.
+"""Breakpoint locations given by people (`--break` of `debug` and `translate`), and step labels.
 
 A location is `PATH:LINE`, `PATH:LINE:after`, `TASK/STEP`, or `STEP` (a lone Task's
 step; in a Pipeline a bare name may also be a pipeline task). Named forms take an
@@ -12,7 +12,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from dap_server.sources import Document, SourceError, SourceSet, Span
+from dap_server.sources.model import Document, SourceError, Span
+from dap_server.sources.sourceset import SourceSet
 
 _PATH_LINE = re.compile(r"(?P<path>.+):(?P<line>\d+)(?::(?P<mode>after|before))?")
 _MODE = re.compile(r"(?P<name>.+):(?P<mode>after|before)")
@@ -38,6 +39,10 @@ class BreakLocation:
             breakpoint["mode"] = "after"
         return breakpoint
 
+    def path_line(self) -> str:
+        """`PATH:LINE` or `PATH:LINE:after`."""
+        return f"{self.path}:{self.line}" + (":after" if self.after else "")
+
     def describe(self) -> str:
         where = self.label or f"{self.path}:{self.line}"
         return where + (" (after)" if self.after else "")
@@ -47,10 +52,10 @@ class SourceMap:
     """The program's document, loaded on first need (only named locations and output
     labels need it; a file that does not parse is reported by the launch anyway)."""
 
-    def __init__(self, program: str, search_paths: list[str]) -> None:
+    def __init__(self, program: str, search_paths: list[str], document: Document | None = None) -> None:
         self.program = os.path.realpath(program)
         self.search_paths = [os.path.realpath(p) for p in search_paths] or [os.path.dirname(self.program)]
-        self._document: Document | None = None
+        self._document: Document | None = document  # already selected and resolved, if given
 
     def document(self) -> Document:
         """The document a launch of the program runs, references resolved. Raises SourceError."""
@@ -82,18 +87,27 @@ def _key(span: Span) -> tuple[str, int]:
     return os.path.realpath(span.path), span.line
 
 
+def parse_path_line(text: str) -> BreakLocation | None:
+    """`PATH:LINE` or `PATH:LINE:after` as a location; None when `text` is not of that form.
+    Raises LocationError for a missing file or line 0."""
+    found = _PATH_LINE.fullmatch(text.strip())
+    if not found:
+        return None
+    path = os.path.realpath(os.path.expanduser(found.group("path")))
+    if not os.path.isfile(path):
+        raise LocationError(f"{text}: no such file {found.group('path')!r}")
+    line = int(found.group("line"))
+    if line < 1:
+        raise LocationError(f"{text}: lines start at 1")
+    return BreakLocation(path, line, found.group("mode") == "after")
+
+
 def parse_location(text: str, source_map: SourceMap) -> BreakLocation:
     """Turn one `--break` / `b` argument into a breakpoint. Raises LocationError."""
     text = text.strip()
-    found = _PATH_LINE.fullmatch(text)
-    if found:
-        path = os.path.realpath(os.path.expanduser(found.group("path")))
-        if not os.path.isfile(path):
-            raise LocationError(f"{text}: no such file {found.group('path')!r}")
-        line = int(found.group("line"))
-        if line < 1:
-            raise LocationError(f"{text}: lines start at 1")
-        return BreakLocation(path, line, found.group("mode") == "after")
+    by_line = parse_path_line(text)
+    if by_line is not None:
+        return by_line
     mode = _MODE.fullmatch(text)
     name = mode.group("name") if mode else text
     after = bool(mode and mode.group("mode") == "after")

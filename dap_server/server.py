@@ -22,8 +22,9 @@ async def attach_session(conn: Connection) -> None:
     conn.on_close(client_gone)
 
 
-async def run_server(port: int | None = None, host: str = "127.0.0.1", log_file: str | None = None,
-                     verbose: bool = False) -> int:
+async def run_server(
+    port: int | None = None, host: str = "127.0.0.1", log_file: str | None = None, verbose: bool = False
+) -> int:
     setup_logging(log_file, verbose)
     if port is None:
         await serve_stdio(attach_session)

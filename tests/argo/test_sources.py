@@ -109,9 +109,7 @@ def test_locate_template_step_vs_dag_task() -> None:
     miss = locate(path, 14)
     assert isinstance(miss, Miss) and 'DAG task is "a" at line 16' in miss.message
     nested = locate(fixture("nested-steps.yaml"), 12)
-    assert (
-        isinstance(nested, Miss) is False and isinstance(nested, TaskTarget) and nested.task.name == "prepare"
-    )
+    assert isinstance(nested, Miss) is False and isinstance(nested, TaskTarget) and nested.task.name == "prepare"
 
 
 def test_breakpoint_locations() -> None:
@@ -201,16 +199,12 @@ def test_unresolved_template_refs_name_the_line() -> None:
     with pytest.raises(SourceError) as info:
         sources.resolve(doc)
     assert (info.value.line, info.value.column) == (13, 21)
-    assert (
-        info.value.cause == 'templateRef: WorkflowTemplate "no-such-template" not found in the search paths'
-    )
+    assert info.value.cause == 'templateRef: WorkflowTemplate "no-such-template" not found in the search paths'
     doc = sources.resolve(doc, strict=False)
     assert isinstance(doc, ArgoDocument)
     b = next(t for t in doc.tasks() if t.name == "b")
     assert b.task_ref is not None and b.task_ref.error is not None
-    assert b.task_ref.error.startswith(
-        'templateRef: template "no-such" not found in WorkflowTemplate/toolbox'
-    )
+    assert b.task_ref.error.startswith('templateRef: template "no-such" not found in WorkflowTemplate/toolbox')
 
 
 def test_multi_document_file_with_tekton_and_argo() -> None:

@@ -46,9 +46,7 @@ def test_dag_task_breakpoint_pauses_that_call_only() -> None:
     (data,) = list(yaml.safe_load_all(translate_argo(resolved(path), [f"{path}:21:after"])))
     echo = templates(data)["echo"]
     assert {"name": "pipeline-dap-pause-after", "default": "false"} in echo["inputs"]["parameters"]
-    assert (
-        env(echo["container"])["ARGO_DEBUG_PAUSE_AFTER"] == "{{inputs.parameters.pipeline-dap-pause-after}}"
-    )
+    assert env(echo["container"])["ARGO_DEBUG_PAUSE_AFTER"] == "{{inputs.parameters.pipeline-dap-pause-after}}"
     tasks = {t["name"]: t for t in templates(data)["diamond"]["dag"]["tasks"]}
     assert {"name": "pipeline-dap-pause-after", "value": "true"} in tasks["b"]["arguments"]["parameters"]
     assert all(p["name"] != "pipeline-dap-pause-after" for p in tasks["a"]["arguments"]["parameters"])
@@ -73,6 +71,4 @@ def test_template_ref_changes_print_the_workflow_template_too() -> None:
     docs = list(yaml.safe_load_all(text))
     assert [d["kind"] for d in docs] == ["Workflow", "WorkflowTemplate"]
     greet = templates(docs[1])["greet"]
-    assert env(greet["container"]) == {
-        "ARGO_DEBUG_PAUSE_BEFORE": "{{inputs.parameters.pipeline-dap-pause-before}}"
-    }
+    assert env(greet["container"]) == {"ARGO_DEBUG_PAUSE_BEFORE": "{{inputs.parameters.pipeline-dap-pause-before}}"}

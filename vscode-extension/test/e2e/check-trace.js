@@ -69,6 +69,8 @@ check(!!ritResp && ritResp.success === true, 'open shell: VS Code ran it (runInT
 const terminatedAt = outMsgs.findIndex((m) => m.type === 'event' && m.event === 'terminated');
 check(terminatedAt >= 0, 'terminated event');
 check(terminatedAt >= 0 && outMsgs.findIndex((m) => m.event === 'stopped') < terminatedAt, 'terminated after the stops');
+const exited = events('exited')[0];
+check(!!exited && exited.body.exitCode === 0, 'exited with exit code 0 (the fixture pipeline succeeds)');
 const failedResponses = outMsgs.filter((m) => m.type === 'response' && !m.success);
 if (failedResponses.length) console.log(`  (note) ${failedResponses.length} failed responses:`, failedResponses.map((m) => `${m.command}: ${m.message}`).slice(0, 5));
 

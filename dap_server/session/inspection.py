@@ -268,7 +268,9 @@ class Inspector:
         shell = self.session.engine.shell_command(thread.pause.step)
         if shell is None:
             raise RequestError("this engine cannot open a shell in a step")
-        argv, cwd, env = shell
+        argv, cwd, full_env = shell
+        # runInTerminal adds `env` to the terminal's own environment: send only what differs
+        env = {k: v for k, v in full_env.items() if os.environ.get(k) != v}
         if not self.session.supports_run_in_terminal:
             return m.EvaluateResponseBody(
                 result="run this to get a shell in the step: " + shlex.join(argv), variables_reference=0

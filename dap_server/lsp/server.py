@@ -80,7 +80,9 @@ class PipelineLanguageServer:
             if folders:
                 found = await asyncio.to_thread(scan, folders)
                 for path in self.workspace.open:
-                    found.pop(path, None)
+                    dropped = found.pop(path, None)
+                    if dropped is not None:
+                        dropped.release()
                 changed = self.workspace.add_scanned(found)
                 self.pending.update(self.workspace.dependents(changed))
         except Exception:
@@ -157,7 +159,9 @@ class PipelineLanguageServer:
         if added:
             found = await asyncio.to_thread(scan, added)
             for path in ws.open:
-                found.pop(path, None)
+                dropped = found.pop(path, None)
+                if dropped is not None:
+                    dropped.release()
             changed |= ws.add_scanned(found)
         self.pending.update(ws.dependents(changed))
         self.kick()

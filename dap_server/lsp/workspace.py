@@ -103,7 +103,9 @@ class Workspace:
         self.deps.pop(path, None)
         if current is None:
             return set()
-        return self._reindex(list(current.docs()), [])
+        changed = self._reindex(list(current.docs()), [])
+        current.release()
+        return changed
 
     def add_scanned(self, found: dict[str, FileIndex]) -> set[tuple[str, str]]:
         """Merge the result of `scan` (open buffers keep their own text)."""
@@ -114,6 +116,8 @@ class Workspace:
             old = self.files.get(path)
             self.files[path] = index
             changed |= self._reindex(list(old.docs()) if old else [], list(index.docs()))
+            if old is not None:
+                old.release()
         return changed
 
     def reload(self, path: str) -> set[tuple[str, str]]:

@@ -56,13 +56,35 @@ def snapshot(index: FileIndex) -> dict[str, Any]:
             "uses": sorted((u.kind, u.name, u.range.key(), u.name_range.key()) for u in ix.uses),
             "decls": [(d.kind, d.name, d.range.key(), d.name_range.key()) for d in ix.decls],
             "lenses": [(lens.title, lens.range.key()) for lens in ix.lenses],
-            "scopes": [(s.kind, s.label, s.range.key()) for s in ix.scopes],
+            "scopes": [
+                (
+                    s.kind,
+                    s.label,
+                    s.range.key(),
+                    s.parent.label if s.parent else None,
+                    s.ptask.name if s.ptask else None,
+                    sorted(s.tasks),
+                )
+                for s in ix.scopes
+            ],
+            "pipeline": ix.pipeline is not None,
+            "root": ix.root.label if ix.root else None,
         }
 
     return {
         "docs": [doc(ix) for ix in index.docs()],
         "problems": [(p.range.key(), p.message) for p in index.local_problems()],
     }
+
+
+def assert_intact(index: FileIndex) -> None:
+    """No index still in use (current or kept for completion) was released."""
+    for chunk in index.chunks:
+        for ix in (*chunk.docs, *chunk.stale):
+            for scope in ix.scopes:
+                assert (scope.ptask is not None) == (scope.kind == "ptask"), (ix.key, scope.label)
+                assert scope.parent is not None or scope.kind in ("run", "pipeline") or scope is ix.root
+            assert ix.pipeline is not None or not any(s.kind == "pipeline" for s in ix.scopes)
 
 
 def big_text() -> str:
@@ -100,6 +122,7 @@ def test_incremental_updates_equal_a_fresh_index() -> None:
         index.update(new)
         fresh = FileIndex("/ws/big.yaml", new)
         assert snapshot(index) == snapshot(fresh), (step, what, at)
+        assert_intact(index)
         refused = sum(1 for c in index.chunks if c.error is not None)  # re-parsed when they move
         assert index.parsed <= 1 + refused or len(split(new)) != documents
         documents = len(split(new))

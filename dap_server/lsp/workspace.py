@@ -121,10 +121,12 @@ class Workspace:
         return changed
 
     def reload(self, path: str) -> set[tuple[str, str]]:
-        """A file changed on disk (or was closed): index what is on disk now."""
+        """A file changed on disk (or was closed): index what is on disk now, if it is in a
+        workspace folder (a file opened from elsewhere is forgotten when closed)."""
         if path in self.open:
             return set()
-        text = read_pipeline_file(path) if os.path.isfile(path) else None
+        inside = any(path.startswith(folder + os.sep) for folder in self.folders)
+        text = read_pipeline_file(path) if inside and os.path.isfile(path) else None
         if text is None:
             return self.remove(path)
         return self.set_text(path, text)

@@ -185,3 +185,22 @@ async def test_workspace_folders_added_and_removed(fresh: tuple[Client, Path], t
     [d] = await client.diagnostics_for(u, after=mark, any_version=True)
     assert 'Task "later" not found' in d.message
     client.close(u)
+
+
+async def test_a_file_opened_from_outside_the_workspace_is_forgotten_when_closed(
+    fresh: tuple[Client, Path], tmp_path: Path
+) -> None:
+    client, folder = fresh
+    outside = tmp_path / "outside" / "later.yaml"
+    outside.parent.mkdir()
+    outside.write_text(LATER)
+    o = uri(outside)
+    client.open(o, LATER)
+    u = uri(folder / "pipeline.yaml")
+    client.open(u, PIPELINE)
+    assert await client.diagnostics_for(u) == []
+    mark = len(client.published)
+    client.close(o)
+    [d] = await client.diagnostics_for(u, after=mark, any_version=True)
+    assert 'Task "later" not found' in d.message
+    client.close(u)

@@ -13,6 +13,7 @@ from dap_server.engines.local.supervisor import PARENT_PID_ENV, command_line
 
 LINE_LIMIT = 1 << 20  # longer lines are cut into pieces of this size
 KILL_GRACE = 3.0  # seconds a SIGTERMed supervisor has before SIGKILL (it needs milliseconds)
+PIPE_GRACE = 0.5  # seconds a supervisor's pipes may outlive it before its session is ended
 
 
 async def spawn_supervisor(
@@ -49,6 +50,26 @@ async def lines(stream: asyncio.StreamReader | None) -> AsyncIterator[str]:
             yield raw.decode(errors="replace") + "\n"
             continue
         yield raw.decode(errors="replace")
+
+
+async def exit_of(proc: asyncio.subprocess.Process) -> bool:
+    """Wait until the supervisor has exited. True: its pipes are closed too (the normal end).
+    False: it exited but something the step started, outside its process group, still holds
+    its pipes; that session has then been ended, and a process that made its own session may
+    still hold them (the caller stops reading). Needed because `Process.wait()` also waits
+    for the pipes to close (Python 3.11), which would wait for ever."""
+    waiter = asyncio.ensure_future(proc.wait())
+    try:
+        while True:
+            done, _ = await asyncio.wait({waiter}, timeout=PIPE_GRACE)
+            if done:
+                return True
+            if proc.returncode is not None:
+                kill_session(proc.pid)
+                done, _ = await asyncio.wait({waiter}, timeout=PIPE_GRACE)
+                return bool(done)
+    finally:
+        waiter.cancel()
 
 
 def signal_process(pid: int, signum: int) -> None:

@@ -23,6 +23,7 @@ import json
 import os
 import signal
 import time
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -57,6 +58,8 @@ from dap_server.engines.local.common import (
 )
 from dap_server.engines.local.process import (
     KILL_GRACE,
+    PIPE_GRACE,
+    exit_of,
     kill_session,
     lines,
     signal_process,
@@ -165,12 +168,9 @@ class TaskRunner:
         spec = request.spec
         self._where = f'Task "{spec.name}" ({spec.span.path}:{spec.span.line})'
         data = spec.data()
-        self.params = resolve_params(
-            [as_dict(p) for p in as_list(data.get("params"))], request.params, self._where
-        )
+        self.params = resolve_params([as_dict(p) for p in as_list(data.get("params"))], request.params, self._where)
         self.result_types = {
-            str(r.get("name")): str(r.get("type") or "string")
-            for r in map(as_dict, as_list(data.get("results")))
+            str(r.get("name")): str(r.get("type") or "string") for r in map(as_dict, as_list(data.get("results")))
         }
         self.tekton = os.path.join(request.folder, "tekton")
         self.workspace_dir = os.path.join(request.folder, "workspace")
@@ -219,7 +219,7 @@ class TaskRunner:
             {
                 "context.taskRun.name": self.request.name,
                 "context.taskRun.namespace": self.request.namespace,
-                "context.taskRun.uid": self.request.context.get("taskRun.uid", ""),
+                "context.taskRun.uid": str(uuid.uuid4()),
                 "context.task.name": spec.name,
                 "context.task.retry-count": "0",
             }
@@ -227,9 +227,7 @@ class TaskRunner:
         values.update({f"context.{k}": v for k, v in self.request.context.items()})
         for step in spec.steps:
             container = container_name(step.label)
-            values[f"steps.{container}.exitCode.path"] = os.path.join(
-                self.tekton, "steps", container, "exitCode"
-            )
+            values[f"steps.{container}.exitCode.path"] = os.path.join(self.tekton, "steps", container, "exitCode")
         return values
 
     def _plan(self, step: Step, template: Mapping[str, Any]) -> StepPlan:
@@ -242,9 +240,7 @@ class TaskRunner:
         values: dict[str, Value] = dict(self.values)
         for result in map(as_dict, as_list(raw.get("results"))):
             name = str(result.get("name", ""))
-            values[f"step.results.{name}.path"] = os.path.join(
-                self.tekton, "steps", container, "results", name
-            )
+            values[f"step.results.{name}.path"] = os.path.join(self.tekton, "steps", container, "results", name)
         unresolved: list[Reference] = []
 
         def text(value: object) -> str:
@@ -272,8 +268,7 @@ class TaskRunner:
                 if resolved is None:
                     self._warn(
                         step.index,
-                        f'{where}: env "{name}" comes from {_source(var)}, '
-                        "which cannot be read locally: left unset",
+                        f'{where}: env "{name}" comes from {_source(var)}, which cannot be read locally: left unset',
                     )
                     continue
                 env[name] = resolved
@@ -341,9 +336,7 @@ class TaskRunner:
             ensure_dir(self._path(markers.status_dir(plan.index)))
             link = os.path.join(steps_dir, plan.container)
             if not os.path.lexists(link):
-                os.symlink(
-                    os.path.join("..", markers.RUN_DIR, str(plan.index), markers.STATUS_DIR_NAME), link
-                )
+                os.symlink(os.path.join("..", markers.RUN_DIR, str(plan.index), markers.STATUS_DIR_NAME), link)
             ensure_dir(os.path.join(link, "results"))
             ensure_dir(plan.working_dir)
             if plan.script is not None:
@@ -447,24 +440,36 @@ class TaskRunner:
         previous_failed = index > 0 and self._exists(markers.err_file(index - 1))
         if not self.request.debug and self._stop_reason is None and not previous_failed:
             self._set_running(st)
-        stdout = asyncio.ensure_future(self._pump(st, st.proc.stdout, "stdout"))
+        proc = st.proc
+        stdout = asyncio.ensure_future(self._pump(st, proc.stdout, "stdout"))
+        stderr = asyncio.ensure_future(self._pump_stderr(st, proc.stderr, stdout))
+        readers = {stdout, stderr}
         try:
-            detector = markers.PauseDetector()
-            async for line in lines(st.proc.stderr):
-                detection = detector.feed(line)
-                if detection.pause is not None:
-                    await self._paused(st, detection.pause, stdout)
-                if not detection.protocol and not self._quiet(st, line):
-                    self._emit_output(index, "stderr", line)
-            await stdout
+            closed = await exit_of(proc)
+            done, _ = await asyncio.wait(readers, timeout=None if closed else PIPE_GRACE)
+            for reader in done:
+                reader.result()  # a bug in a reader surfaces here
         finally:
-            stdout.cancel()
-        returncode = await st.proc.wait()
+            for reader in readers:
+                reader.cancel()
+        returncode = proc.returncode if proc.returncode is not None else -signal.SIGKILL
         self._finish(st, 128 - returncode if returncode < 0 else returncode, previous_failed)
 
     async def _pump(self, st: StepState, stream: asyncio.StreamReader | None, category: str) -> None:
         async for line in lines(stream):
             self._emit_output(st.plan.index, category, line)
+
+    async def _pump_stderr(
+        self, st: StepState, stream: asyncio.StreamReader | None, stdout: asyncio.Future[None]
+    ) -> None:
+        """The step's stderr: pause lines become StepPaused, everything else Output."""
+        detector = markers.PauseDetector()
+        async for line in lines(stream):
+            detection = detector.feed(line)
+            if detection.pause is not None:
+                await self._paused(st, detection.pause, stdout)
+            if not detection.protocol and not self._quiet(st, line):
+                self._emit_output(st.plan.index, "stderr", line)
 
     def _quiet(self, st: StepState, line: str) -> bool:
         """Supervisor lines about things the user did not do: the engine's own fail-continue
@@ -572,9 +577,11 @@ class TaskRunner:
         self._kill_timer = asyncio.get_running_loop().call_later(KILL_GRACE, self.kill)
 
     def kill(self) -> None:
-        """SIGKILL every supervisor still there and whatever is left in its session."""
+        """SIGKILL every supervisor still there, and what is left in the session of every
+        stopped one (a SIGKILLed supervisor could not end its command's group). A session id
+        stays allocated while any process of the session lives, so this never hits a stranger."""
         for st in self.steps:
-            if st.proc is not None:
+            if st.proc is not None and (st.stopped or st.proc.returncode is None):
                 if st.proc.returncode is None:
                     signal_process(st.proc.pid, signal.SIGKILL)
                 kill_session(st.proc.pid)

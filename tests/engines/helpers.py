@@ -71,10 +71,7 @@ def alive(pid: int) -> bool:
 def watching(pid: int) -> bool:
     """True when `pid` holds an inotify descriptor: it has reached a wait for a marker file."""
     try:
-        return any(
-            os.readlink(f"/proc/{pid}/fd/{fd}") == "anon_inode:inotify"
-            for fd in os.listdir(f"/proc/{pid}/fd")
-        )
+        return any(os.readlink(f"/proc/{pid}/fd/{fd}") == "anon_inode:inotify" for fd in os.listdir(f"/proc/{pid}/fd"))
     except OSError:
         return False
 
@@ -168,6 +165,9 @@ class Step:
         code = self.proc.wait(timeout=WAIT)
         for reader in self._readers:
             reader.join(timeout=WAIT)
+        for pipe in (self.proc.stdout, self.proc.stderr):
+            if pipe is not None:
+                pipe.close()
         return code
 
     def file(self, name: str) -> Path:
@@ -259,9 +259,7 @@ class EngineRun:
     def skipped(self) -> dict[str, str]:
         """Pipeline task name -> skipping reason, for every skipped task."""
         prefix = f"{self.run_name}-"
-        return {
-            e.task_id.removeprefix(prefix): e.message for e in self.of(TaskFinished) if e.reason == "Skipped"
-        }
+        return {e.task_id.removeprefix(prefix): e.message for e in self.of(TaskFinished) if e.reason == "Skipped"}
 
     def task_finished(self, task_id_suffix: str) -> TaskFinished:
         return next(e for e in self.of(TaskFinished) if e.task_id.endswith(task_id_suffix))

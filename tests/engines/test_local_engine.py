@@ -96,9 +96,7 @@ async def test_plain_run_of_a_task_events_in_order(tmp_path: Path) -> None:
         if isinstance(event, Output) and event.step_index is not None:
             before = run.events[:index]
             assert any(isinstance(e, StepRunning) and e.step.step_index == event.step_index for e in before)
-            assert not any(
-                isinstance(e, StepFinished) and e.step.step_index == event.step_index for e in before
-            )
+            assert not any(isinstance(e, StepFinished) and e.step.step_index == event.step_index for e in before)
     assert 'TaskRun result "message": hello world\n' in run.output()
     assert os.listdir(tmp_path) == []  # close() removed the run folder
 
@@ -118,9 +116,7 @@ async def test_debug_run_pauses_before_and_after_every_step(tmp_path: Path) -> N
     # the after pause comes once the step's output is out; no protocol line leaks as output
     texts = run.output()
     assert "breakpoint has taken effect" not in texts and "1) continue" not in texts
-    first_after = next(
-        i for i, e in enumerate(run.events) if isinstance(e, StepPaused) and e.kind is PauseKind.AFTER
-    )
+    first_after = next(i for i, e in enumerate(run.events) if isinstance(e, StepPaused) and e.kind is PauseKind.AFTER)
     assert any(isinstance(e, Output) and e.text == "hello world\n" for e in run.events[:first_after])
 
 
@@ -174,9 +170,7 @@ async def test_on_error_continue_keeps_the_real_code_and_goes_on(debug: bool) ->
     assert "still running after a tolerated failure" in run.output()
     assert shape(run.events)[-1] == ("run-finished", True, "Succeeded")
     if debug:
-        assert [
-            (e.step.step_index, e.exit_code) for e in run.of(StepPaused) if e.kind is PauseKind.FAILURE
-        ] == [(0, 1)]
+        assert [(e.step.step_index, e.exit_code) for e in run.of(StepPaused) if e.kind is PauseKind.FAILURE] == [(0, 1)]
 
 
 async def test_before_step_fail_continue_skips_the_step_and_fails_the_task() -> None:
@@ -252,9 +246,7 @@ async def test_wrong_param_type_is_an_error() -> None:
 async def test_inspect_set_result_exec_and_shell_while_paused(tmp_path: Path) -> None:
     data = tmp_path / "data"
     data.mkdir()
-    options = RunOptions(
-        params={"required-one": "yes", "config": {"port": "8080"}}, workspaces={"data": str(data)}
-    )
+    options = RunOptions(params={"required-one": "yes", "config": {"port": "8080"}}, workspaces={"data": str(data)})
     run = EngineRun(load(ENGINE_FIXTURES / "environment.yaml"), options, policy=pausing(after=None))
     await run.start()
     try:
@@ -269,9 +261,7 @@ async def test_inspect_set_result_exec_and_shell_while_paused(tmp_path: Path) ->
         assert view.env["POD"] == f"{task_id}-pod" and "TOKEN" not in view.env
         assert view.env["ODD"] == "$(params.nope)"  # unresolvable: left as written (and warned)
         assert os.path.isdir(view.env["HOME"]) and set(view.env) == {"HOME", "WHO", "ENDPOINT", "POD", "ODD"}
-        assert (
-            view.params["config"] == {"host": "localhost", "port": "8080"} and view.params["who"] == "world"
-        )
+        assert view.params["config"] == {"host": "localhost", "port": "8080"} and view.params["who"] == "world"
         assert view.results == {"answer": "42"}
         assert view.workspaces == {"data": str(data)}
         assert view.working_dir.endswith(os.path.join(task_id, "workspace", "sub", "dir"))
@@ -314,15 +304,11 @@ async def test_inspect_set_result_exec_and_shell_while_paused(tmp_path: Path) ->
 async def test_build_pipeline_results_between_tasks_finally_and_shared_workspace() -> None:
     run = await run_to_end(FIXTURES / "build-pipeline" / "run.yaml", debug=False)
     started = [e.pipeline_task for e in run.of(TaskStarted)]
-    assert (
-        started[0] == "fetch" and set(started[1:3]) == {"build", "lint"} and started[3:] == ["test", "report"]
-    )
+    assert started[0] == "fetch" and set(started[1:3]) == {"build", "lint"} and started[3:] == ["test", "report"]
     pr_name = run.task("fetch").removesuffix("-fetch")
     assert pr_name.startswith("build-and-test-run-")
     assert {e.task_id for e in run.of(TaskStarted)} == {f"{pr_name}-{t}" for t in started}
-    digest_line = next(
-        line for line in run.output(run.task("build")).splitlines() if line.startswith("digest: ")
-    )
+    digest_line = next(line for line in run.output(run.task("build")).splitlines() if line.startswith("digest: "))
     digest = digest_line.removeprefix("digest: ")
     assert len(digest) == 64
     assert f"testing package {digest}\n" in run.output(run.task("test"))
@@ -362,9 +348,7 @@ async def test_finally_runs_after_a_failure_and_sees_statuses() -> None:
     run = await run_to_end(ENGINE_FIXTURES / "finally-after-failure.yaml", debug=False)
     assert [e.pipeline_task for e in run.of(TaskStarted)] == ["ok", "broken", "summary"]
     assert run.task_finished("-broken").reason == "Failed"
-    skipped = {
-        e.task_id.rsplit("-run-", 1)[1][6:]: e.message for e in run.of(TaskFinished) if e.reason == "Skipped"
-    }
+    skipped = {e.task_id.rsplit("-run-", 1)[1][6:]: e.message for e in run.of(TaskFinished) if e.reason == "Skipped"}
     assert skipped == {"after-broken": "PipelineRun was stopping", "uses-result": "Results were missing"}
     assert "ok=Succeeded broken=Failed all=Failed word=hello\n" in run.output(run.task("summary"))
     assert "must not run" not in run.output()
@@ -425,15 +409,11 @@ async def test_timeouts_step_and_task_even_while_paused() -> None:
 async def test_pipeline_timeout_ends_everything_and_skips_finally(tmp_path: Path) -> None:
     pipeline = tmp_path / "p.yaml"
     pipeline.write_text(
-        (ENGINE_FIXTURES / "finally-after-failure.yaml")
-        .read_text()
-        .replace('echo "breaking" >&2', "sleep 30")
+        (ENGINE_FIXTURES / "finally-after-failure.yaml").read_text().replace('echo "breaking" >&2', "sleep 30")
     )
     run = await run_to_end(pipeline, debug=False, timeout=1.0)
     assert run.task_finished("-broken").reason == "TaskRunTimeout"
-    finally_skips = {
-        e.message for e in run.of(TaskFinished) if e.task_id.endswith(("-summary", "-uses-result"))
-    }
+    finally_skips = {e.message for e in run.of(TaskFinished) if e.task_id.endswith(("-summary", "-uses-result"))}
     assert finally_skips == {"PipelineRun timeout has been reached"}
     assert (run.run_finished.succeeded, run.run_finished.reason) == (False, "PipelineRunTimeout")
 
@@ -483,9 +463,7 @@ async def test_cancel_of_a_running_pipeline(tmp_path: Path) -> None:
     token = f"{uuid.uuid4().int % 10**6}.25"
     pipeline = tmp_path / "p.yaml"
     pipeline.write_text(
-        (ENGINE_FIXTURES / "finally-after-failure.yaml")
-        .read_text()
-        .replace('echo "breaking" >&2', f"sleep 3{token}")
+        (ENGINE_FIXTURES / "finally-after-failure.yaml").read_text().replace('echo "breaking" >&2', f"sleep 3{token}")
     )
     run = EngineRun(load(pipeline), RunOptions(debug=False, run_root=str(tmp_path / "runs")))
     await run.start()
@@ -514,3 +492,28 @@ async def test_unbound_workspaces_live_in_the_run_folder_and_go_at_close(tmp_pat
         await run.engine.close()
         await run.engine.close()  # idempotent
     assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.parametrize("escape", ["set -m;", "setsid"])
+async def test_a_process_that_escapes_its_step_does_not_hang_the_task(tmp_path: Path, escape: str) -> None:
+    """A background job in its own process group (`set -m`) or session (`setsid`) keeps the
+    step's pipes open after the step: the task still ends; what stays in the step's session
+    is killed (a process that made its own session is out of reach, as on any host)."""
+    token = f"{uuid.uuid4().int % 10**6}.75"
+    script = (
+        f"set -m; sleep 3{token} & echo started" if escape == "set -m;" else f"setsid sleep 3{token} & echo started"
+    )
+    task = tmp_path / "task.yaml"
+    task.write_text(
+        "apiVersion: tekton.dev/v1\nkind: Task\nmetadata: {name: escape}\nspec:\n  steps:\n"
+        f"    - {{name: bg, image: x, script: '{script}'}}\n    - {{name: next, image: x, script: echo next}}\n"
+    )
+    try:
+        run = await run_to_end(task, debug=False)
+        assert shape(run.events)[-1] == ("run-finished", True, "Succeeded")
+        assert run.output().count("started\n") == 1 and "next\n" in run.output()
+        if escape == "set -m;":
+            assert processes_matching(token) == []
+    finally:
+        for pid in processes_matching(token):
+            os.kill(pid, 9)

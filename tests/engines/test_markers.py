@@ -82,9 +82,7 @@ def test_paths_are_tektons() -> None:
         (PauseKind.AFTER, Resume.FAIL_CONTINUE, [("run/3/out.afterstepexit.err", "1\n")]),
     ],
 )
-def test_marker_writes_are_the_debug_scripts(
-    kind: PauseKind, action: Resume, expected: list[tuple[str, str]]
-) -> None:
+def test_marker_writes_are_the_debug_scripts(kind: PauseKind, action: Resume, expected: list[tuple[str, str]]) -> None:
     assert marker_writes(kind, action, 3) == expected
 
 
@@ -141,9 +139,7 @@ def test_detector_does_not_swallow_unrelated_lines_after_a_headline() -> None:
     first, _, _ = _pause_lines(TEKTON_ON_FAILURE)
     assert detector.feed(first).pause is PauseKind.FAILURE
     assert detector.feed("some other line\n") == Detection()
-    assert (
-        detector.feed("2) fail-continue, use cmd: /tekton/debug/scripts/debug-fail-continue\n") == Detection()
-    )
+    assert detector.feed("2) fail-continue, use cmd: /tekton/debug/scripts/debug-fail-continue\n") == Detection()
 
 
 def test_detector_reads_the_breakpoint_exit_line() -> None:

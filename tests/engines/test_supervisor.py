@@ -180,9 +180,7 @@ def test_on_error_continue_writes_out_and_the_real_code(tmp_path: Path) -> None:
     ("action", "exit_code", "post"),
     [(Resume.CONTINUE, 0, "out"), (Resume.FAIL_CONTINUE, 1, "out.err")],
 )
-def test_after_step_pause_holds_the_post_file(
-    tmp_path: Path, action: Resume, exit_code: int, post: str
-) -> None:
+def test_after_step_pause_holds_the_post_file(tmp_path: Path, action: Resume, exit_code: int, post: str) -> None:
     step = Step(tmp_path, 0, ["echo", "done"], ["-debug_after_step"])
     step.expect(is_log(headline(markers.AFTER_STEP_MESSAGE)))
     step.expect(lambda line: line == "done\n", "stdout")
@@ -252,10 +250,7 @@ def test_supervisor_and_command_die_with_their_parent(tmp_path: Path) -> None:
     started = tmp_path / "started"
     argv = command_line([], ["sh", "-c", f'sleep 1{token} & echo go > "{started}"; sleep 2{token}'])
     parent_code = (
-        "import subprocess, sys, time\n"
-        f"p = subprocess.Popen({argv!r})\n"
-        "print(p.pid, flush=True)\n"
-        "time.sleep(600)\n"
+        f"import subprocess, sys, time\np = subprocess.Popen({argv!r})\nprint(p.pid, flush=True)\ntime.sleep(600)\n"
     )
     parent = subprocess.Popen([sys.executable, "-c", parent_code], stdout=subprocess.PIPE, text=True)
     try:
@@ -270,6 +265,8 @@ def test_supervisor_and_command_die_with_their_parent(tmp_path: Path) -> None:
     finally:
         parent.kill()
         parent.wait()
+        if parent.stdout is not None:
+            parent.stdout.close()
 
 
 def test_step_environment_does_not_reach_the_supervisor_python(tmp_path: Path) -> None:

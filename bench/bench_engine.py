@@ -122,9 +122,7 @@ async def latencies(tmp: Path, steps: int, runs: int, root: str) -> dict[str, li
         out["detect"] += [(got - wrote) / 1e6 for (_, wrote), (_, got) in zip(pauses, received, strict=True)]
         wakes = [ns for name, ns in marks if name == "release-before"]
         forks = [ns for name, ns in marks if name == "exec"]
-        firsts = [
-            int(float(e.text) * 1e9) for e in events if isinstance(e, Output) and e.category == "stdout"
-        ]
+        firsts = [int(float(e.text) * 1e9) for e in events if isinstance(e, Output) and e.category == "stdout"]
         assert len(wakes) == len(forks) == len(firsts) == len(resumed) == steps
         out["wake"] += [(w - m) / 1e6 for (m, _), w in zip(resumed, wakes, strict=True)]
         out["fork"] += [(f - m) / 1e6 for (m, _), f in zip(resumed, forks, strict=True)]
@@ -193,8 +191,7 @@ async def main() -> int:
         ("  of which: marker write → command forked", summary(lat["fork"]), ""),
         (
             f"debug overhead, {args.steps} trivial steps paused before+after, auto-released",
-            f"{per_step:.2f} ms per step ({debug_ms:.0f} ms vs {plain_ms:.0f} ms,"
-            f" ratio {debug_ms / plain_ms:.2f}x)",
+            f"{per_step:.2f} ms per step ({debug_ms:.0f} ms vs {plain_ms:.0f} ms, ratio {debug_ms / plain_ms:.2f}x)",
             "≤ 10 ms per step",
         ),
         ("supervisor start-up + `true` (every step, debug or not)", f"{startup:.1f} ms", ""),

@@ -109,9 +109,7 @@ def coerce_param(name: str, kind: str, value: object, where: str) -> Value:
     return scalar_text(value)
 
 
-def resolve_params(
-    decls: Sequence[Mapping[str, Any]], given: Mapping[str, object], where: str
-) -> dict[str, Value]:
+def resolve_params(decls: Sequence[Mapping[str, Any]], given: Mapping[str, object], where: str) -> dict[str, Value]:
     """Declared params with their values: given, else default; a required param without a
     value is an EngineError naming it. Given params that are not declared are kept too
     (Tekton propagates params into embedded specs)."""

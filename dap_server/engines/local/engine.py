@@ -66,9 +66,7 @@ class LocalEngine(Engine):
         if document.kind in ("Pipeline", "PipelineRun") and document.pipeline is None:
             raise EngineError(f"{document.key}: its Pipeline is not resolved ({document.path})")
         if document.kind not in ("Task", "TaskRun", "Pipeline", "PipelineRun"):
-            raise EngineError(
-                f"{document.key}: the local engine runs Tekton Tasks and Pipelines, not {document.kind}"
-            )
+            raise EngineError(f"{document.key}: the local engine runs Tekton Tasks and Pipelines, not {document.kind}")
         self._doc = document
         self._options = options
         self._folder: str | None = None
@@ -149,9 +147,7 @@ class LocalEngine(Engine):
         spec = self._spec()
         task = self._doc.task
         name = self._run_name()
-        timeout = _earliest(
-            duration(spec.get("timeout"), f"{self._doc.key} spec.timeout"), self._options.timeout
-        )
+        timeout = _earliest(duration(spec.get("timeout"), f"{self._doc.key} spec.timeout"), self._options.timeout)
         return TaskRunRequest(
             name=name,
             display_name=task.name,
@@ -175,12 +171,8 @@ class LocalEngine(Engine):
             name=self._run_name(),
             spec=pipeline,
             folder=self._folder,
-            params=resolve_pipeline_params(
-                pipeline, {**named_values(spec.get("params")), **self._options.params}
-            ),
-            workspaces=self._bind(
-                as_list(pipeline.data().get("workspaces")), as_list(spec.get("workspaces"))
-            ),
+            params=resolve_pipeline_params(pipeline, {**named_values(spec.get("params")), **self._options.params}),
+            workspaces=self._bind(as_list(pipeline.data().get("workspaces")), as_list(spec.get("workspaces"))),
             timeouts={
                 "pipeline": _earliest(pipeline_timeout, self._options.timeout),
                 "tasks": duration(timeouts.get("tasks"), where),

@@ -156,9 +156,7 @@ class PipelineRunner:
                     raise EngineError(f'{where}: workspace "{decl.get("name")}" of its Task is not bound')
             for binding in map(as_dict, as_list(node.data.get("workspaces"))):
                 if str(binding.get("workspace", binding.get("name"))) not in self.request.workspaces:
-                    raise EngineError(
-                        f'{where}: pipeline workspace "{binding.get("workspace")}" is not declared'
-                    )
+                    raise EngineError(f'{where}: pipeline workspace "{binding.get("workspace")}" is not declared')
         seen: set[str] = set()
         path: list[str] = []
 
@@ -294,9 +292,7 @@ class PipelineRunner:
             combinations = self._combinations(node, values)
             params = self._params(node, values)
             requests = []
-            for instance, combination in (
-                enumerate(combinations) if combinations is not None else [(None, {})]
-            ):
+            for instance, combination in enumerate(combinations) if combinations is not None else [(None, {})]:
                 task_id = self._task_id(node, instance)
                 display = node.task.name if instance is None else f"{node.task.name} [{instance}]"
                 assert node.task.task is not None
@@ -360,9 +356,7 @@ class PipelineRunner:
         for param in map(as_dict, as_list(matrix.get("params"))):
             items, _ = substitute_value(param.get("value", []), values)
             if not isinstance(items, list):
-                raise EngineError(
-                    f'matrix param "{param.get("name")}" of task "{node.task.name}" is not an array'
-                )
+                raise EngineError(f'matrix param "{param.get("name")}" of task "{node.task.name}" is not an array')
             axes.append((str(param.get("name")), items))
         names = {name for name, _ in axes}
         combos: list[dict[str, object]] = (
@@ -377,8 +371,7 @@ class PipelineRunner:
         originals = list(combos)
         for include in map(as_dict, as_list(matrix.get("include"))):
             extra = {
-                name: substitute_value(raw, values)[0]
-                for name, raw in named_values(include.get("params")).items()
+                name: substitute_value(raw, values)[0] for name, raw in named_values(include.get("params")).items()
             }
             keys = [k for k in extra if k in names]
             targets = [c for c in originals if all(c.get(k) == extra[k] for k in keys)]
@@ -415,9 +408,7 @@ class PipelineRunner:
         skipped = sum(n.state == "skipped" for n in nodes)
         cancelled = sum(n.reason in ("Cancelled", "TaskRunTimeout") for n in nodes)
         completed = sum(n.state in ("succeeded", "failed") for n in nodes)
-        message = (
-            f"Tasks Completed: {completed} (Failed: {failed}, Cancelled {cancelled}), Skipped: {skipped}"
-        )
+        message = f"Tasks Completed: {completed} (Failed: {failed}, Cancelled {cancelled}), Skipped: {skipped}"
         if self._cancelled:
             return False, "Cancelled", f'PipelineRun "{self.request.name}" was cancelled'
         if self._timed_out:
@@ -455,9 +446,7 @@ class PipelineRunner:
     def _finally_timeout(self) -> None:
         self._timed_out = True
         self._stop_skip = FINALLY_TIMEOUT_SKIP
-        message = (
-            f'TaskRun cancelled as the finally tasks of PipelineRun "{self.request.name}" have timed out'
-        )
+        message = f'TaskRun cancelled as the finally tasks of PipelineRun "{self.request.name}" have timed out'
         self._end_running("TaskRunTimeout", message, finally_too=True)
 
     def cancel(self) -> None:
@@ -496,11 +485,7 @@ def _result_references(data: Mapping[str, Any]) -> list[Reference]:
 
 def _pipeline_context(values: Mapping[str, Value]) -> dict[str, str]:
     """The pipeline-level context.* values a TaskRun of the pipeline also resolves."""
-    return {
-        k.removeprefix("context."): v
-        for k, v in values.items()
-        if k.startswith("context.") and isinstance(v, str)
-    }
+    return {k.removeprefix("context."): v for k, v in values.items() if k.startswith("context.") and isinstance(v, str)}
 
 
 def _collect_matrix_results(outcomes: list[TaskOutcome]) -> dict[str, Value]:

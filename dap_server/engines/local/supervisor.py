@@ -73,9 +73,7 @@ USAGE_EXIT = 2  # Go's flag package exits 2 on a usage error
 _STRING_FLAGS = frozenset(
     {"wait_file", "post_file", "termination_path", "step_metadata_dir", "on_error", "timeout", "entrypoint"}
 )
-_BOOL_FLAGS = frozenset(
-    {"wait_file_content", "breakpoint_on_failure", "debug_before_step", "debug_after_step"}
-)
+_BOOL_FLAGS = frozenset({"wait_file_content", "breakpoint_on_failure", "debug_before_step", "debug_after_step"})
 
 # inotify(7)
 _IN_MODIFY = 0x002
@@ -375,9 +373,7 @@ class Supervisor:
         """The termination message: a JSON list of {key, value, type} (values need no escaping:
         times, integers and reason words)."""
         entries = self.termination + list(extra)
-        body = ",".join(
-            f'{{"key":"{k}","value":"{v}","type":{markers.TERMINATION_INTERNAL_TYPE}}}' for k, v in entries
-        )
+        body = ",".join(f'{{"key":"{k}","value":"{v}","type":{markers.TERMINATION_INTERNAL_TYPE}}}' for k, v in entries)
         if self.args.termination_path:
             self._try(self._write, self.args.termination_path, f"[{body}]")
 

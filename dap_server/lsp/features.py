@@ -26,15 +26,15 @@ DEBUG_COMMAND = "pipelineDap.debug"
 class Positions:
     """Column conversion between code points and the client's encoding, for one file."""
 
-    def __init__(self, lines: list[str], encoding: str) -> None:
-        self.lines = lines
+    def __init__(self, line_text: Callable[[int], str | None], encoding: str) -> None:
+        self.line_text = line_text
         self.encoding = encoding
 
     def _units(self, line: int, col: int) -> int:
-        if self.encoding == types.PositionEncodingKind.Utf32 or not 0 <= line < len(self.lines):
+        if self.encoding == types.PositionEncodingKind.Utf32:
             return col
-        text = self.lines[line]
-        if text.isascii():
+        text = self.line_text(line)
+        if text is None or text.isascii():
             return col
         prefix = text[:col]
         if self.encoding == types.PositionEncodingKind.Utf8:
@@ -49,11 +49,10 @@ class Positions:
 
     def column(self, position: types.Position) -> int:
         """The code-point column of a client position."""
-        line = position.line
-        if self.encoding == types.PositionEncodingKind.Utf32 or not 0 <= line < len(self.lines):
+        if self.encoding == types.PositionEncodingKind.Utf32:
             return position.character
-        text = self.lines[line]
-        if text.isascii():
+        text = self.line_text(position.line)
+        if text is None or text.isascii():
             return position.character
         units = 0
         for index, char in enumerate(text):
@@ -81,7 +80,7 @@ class Features:
 
     def positions(self, path: str) -> Positions:
         index = self.ws.files.get(path)
-        return Positions(index.lines if index is not None else [], self.encoding)
+        return Positions(index.line if index is not None else _no_line, self.encoding)
 
     def location(self, path: str, rng: Rng) -> types.Location:
         return types.Location(self.uri_of(path), self.positions(path).range(rng))
@@ -373,10 +372,11 @@ class Features:
             return []
         pos = self.positions(path)
         line = position.line
-        if not 0 <= line < len(pos.lines):
+        text = index.line(line)
+        if text is None:
             return []
         col = pos.column(position)
-        before = pos.lines[line][:col]
+        before = text[:col]
         ix = index.doc_at(line, stale=True)
         scope = ix.scope_at(line) if ix is not None else None
         if ix is None or scope is None:
@@ -469,6 +469,10 @@ class Features:
             documentation=types.MarkupContent(types.MarkupKind.Markdown, doc) if doc else None,
             text_edit=types.TextEdit(edit_range, label),
         )
+
+
+def _no_line(number: int) -> str | None:
+    return None
 
 
 def _detail(decl: Decl) -> str:

@@ -131,6 +131,7 @@ class Chunk:
     yaml_error: bool = False  # the error is a YAML syntax error
     cause: SourceError | None = None
     stale: list[DocIndex] = field(default_factory=list)  # last good indexes, while it does not parse
+    lines: list[str] | None = None  # its text by line, once asked for
 
 
 def error_range(lines: list[str], line: int, column: int, cause: str) -> Rng:
@@ -234,18 +235,26 @@ class FileIndex:
         self.text = ""
         self.chunks: list[Chunk] = []
         self.parsed = 0  # chunks parsed by the last update (for tests and the benchmark)
-        self._lines: list[str] | None = None
         self._keys: dict[tuple[str, str], DocIndex] | None = None
         self._starts: list[int] | None = None
         self._error: tuple[SourceError | None] | None = None
         self.update(text)
 
-    @property
-    def lines(self) -> list[str]:
-        """The current text's lines (for converting columns to the client's encoding)."""
-        if self._lines is None:
-            self._lines = self.text.split("\n")
-        return self._lines
+    def line(self, number: int) -> str | None:
+        """The text of 0-based line `number` (None past the end), from the lines of its
+        document only: converting a few columns must not split a big file every edit."""
+        if self._starts is None:
+            self._starts = [c.start for c in self.chunks]
+        k = bisect.bisect_right(self._starts, number) - 1
+        if k < 0:
+            return None
+        chunk = self.chunks[k]
+        if chunk.lines is None:
+            chunk.lines = chunk.text.split("\n")
+        offset = number - chunk.start
+        if offset >= len(chunk.lines) or (offset == len(chunk.lines) - 1 and k + 1 < len(self.chunks)):
+            return None  # the empty piece after the document's last newline belongs to the next one
+        return chunk.lines[offset]
 
     def update(self, text: str) -> tuple[list[DocIndex], list[DocIndex]]:
         """Index `text` (the whole new content); returns (removed, added) document indexes."""
@@ -289,7 +298,6 @@ class FileIndex:
                 ix.shift(delta)
         self.chunks = [*old[:prefix], *fresh, *kept]
         self.text = text
-        self._lines = None
         self._keys = None
         self._starts = None
         self._error = None

@@ -272,6 +272,9 @@ class DocIndex:
     debug: DebugBlock | None = None
     description: str | None = None
     ranges: list[Rng] = field(default_factory=list, repr=False)
+    # the last check against other documents: (workspace epoch, problems, keys looked up);
+    # its ranges are this index's own, so they stay right when the document moves
+    checked: tuple[int, list[Problem], frozenset[tuple[str, str]]] | None = field(default=None, repr=False)
 
     @property
     def key(self) -> tuple[str, str]:

@@ -28,6 +28,10 @@ SKIP_DIRS = frozenset({"node_modules", "__pycache__", "venv"})
 MAX_BYTES = 32 * 1024 * 1024
 
 
+def _error_key(error: SourceError | None) -> tuple[int, str] | None:
+    return (error.line, error.cause) if error is not None else None
+
+
 def read_pipeline_file(path: str) -> str | None:
     """The text of `path` if it may hold documents the indexers know (else None)."""
     try:
@@ -83,6 +87,8 @@ class Workspace:
         self.by_key: dict[tuple[str, str], list[DocIndex]] = {}
         self.deps: dict[str, set[tuple[str, str]]] = {}  # path -> keys its checks looked up
         self._recording: set[tuple[str, str]] | None = None
+        self.epoch = 0  # bumped by every change of the documents by name
+        self.key_epoch: dict[tuple[str, str], int] = {}  # key -> epoch of its last change
 
     # ---- keeping the index current -----------------------------------------------------
 
@@ -95,8 +101,12 @@ class Workspace:
             self.files[path] = current
         if current.text == text and (current.chunks or not text):
             return set()
+        before = _error_key(current.error())
         removed, added = current.update(text)
-        return self._reindex(removed, added)
+        changed = self._reindex(removed, added)
+        if _error_key(current.error()) != before:  # whether (and why) the debugger skips the file
+            changed |= self._bump({ix.key for ix in current.docs()})
+        return changed
 
     def remove(self, path: str) -> set[tuple[str, str]]:
         current = self.files.pop(path, None)
@@ -144,7 +154,14 @@ class Workspace:
         for ix in added:
             self.by_key.setdefault(ix.key, []).append(ix)
             changed.add(ix.key)
-        return changed
+        return self._bump(changed)
+
+    def _bump(self, keys: set[tuple[str, str]]) -> set[tuple[str, str]]:
+        if keys:
+            self.epoch += 1
+            for key in keys:
+                self.key_epoch[key] = self.epoch
+        return keys
 
     def dependents(self, keys: set[tuple[str, str]]) -> list[str]:
         """Open files whose last check looked up one of `keys`."""
@@ -217,23 +234,44 @@ class Workspace:
         if index is None:
             return []
         problems = index.local_problems()
+        deps: set[tuple[str, str]] = set()
+        if index.yaml_error() is None:
+            for ix in index.docs():
+                found, looked = self.check(ix)
+                problems.extend(found)
+                deps |= looked
+        self.deps[path] = deps
+        problems.sort(key=lambda p: (p.range.line, p.range.col))
+        return problems
+
+    def check(self, ix: DocIndex) -> tuple[list[Problem], frozenset[tuple[str, str]]]:
+        """The problems of one document that need other documents, and the keys it looked
+        up; reused while none of those keys changed (a big file re-checks only what an
+        edit can affect). Unresolved references are always checked again: their message
+        lists what the workspace holds now."""
+        cached = ix.checked
+        if cached is not None:
+            epoch, found, looked = cached
+            key_epoch = self.key_epoch
+            if all(key_epoch.get(key, 0) <= epoch for key in looked) and not any(
+                p.code == "unresolved-ref" for p in found
+            ):
+                return found, looked
+        indexer = indexer_for(ix.engine)
+        if indexer is None:
+            return [], frozenset()
         recording: set[tuple[str, str]] = set()
         self._recording = recording
         try:
-            if index.yaml_error() is None:
-                for ix in index.docs():
-                    indexer = indexer_for(ix.engine)
-                    if indexer is None:
-                        continue
-                    try:
-                        problems.extend(indexer.check(ix, self))
-                    except Exception:  # an indexer bug: log it, keep the other diagnostics
-                        log.exception("internal error checking %s in %s", ix.key, path)
+            found = indexer.check(ix, self)
+        except Exception:  # an indexer bug: log it, keep the other diagnostics
+            log.exception("internal error checking %s in %s", ix.key, ix.path)
+            found = []
         finally:
             self._recording = None
-        self.deps[path] = recording
-        problems.sort(key=lambda p: (p.range.line, p.range.col))
-        return problems
+        looked = frozenset(recording)
+        ix.checked = (self.epoch, found, looked)
+        return found, looked
 
     def search_paths(self, ix: DocIndex) -> list[str] | None:
         """`searchPaths` for a launch configuration of `ix`: None when every document it

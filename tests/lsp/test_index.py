@@ -77,6 +77,10 @@ def snapshot(index: FileIndex) -> dict[str, Any]:
     }
 
 
+def problems(workspace: Workspace) -> list[tuple[tuple[int, int, int, int], str]]:
+    return [(p.range.key(), p.message) for p in workspace.problems("/ws/big.yaml")]
+
+
 def assert_intact(index: FileIndex) -> None:
     """No index still in use (current or kept for completion) was released."""
     for chunk in index.chunks:
@@ -99,8 +103,13 @@ def big_text() -> str:
 
 
 def test_incremental_updates_equal_a_fresh_index() -> None:
+    """Random edits: the updated index (documents re-parsed, shifted or kept; checks reused)
+    answers exactly as an index made from scratch of the same text."""
     text = big_text()
-    index = FileIndex("/ws/big.yaml", text)
+    workspace = Workspace([])
+    workspace.open.add("/ws/big.yaml")
+    workspace.set_text("/ws/big.yaml", text)
+    index = workspace.files["/ws/big.yaml"]
     documents = len(split(text))
     rng = random.Random(6)
     for step in range(150):
@@ -119,9 +128,12 @@ def test_incremental_updates_equal_a_fresh_index() -> None:
         elif what == "break":
             lines[at] = lines[at] + " ]"
         new = "\n".join(lines)
-        index.update(new)
+        workspace.set_text("/ws/big.yaml", new)
         fresh = FileIndex("/ws/big.yaml", new)
         assert snapshot(index) == snapshot(fresh), (step, what, at)
+        other = Workspace([])
+        other.set_text("/ws/big.yaml", new)
+        assert problems(workspace) == problems(other), (step, what, at)
         assert_intact(index)
         refused = sum(1 for c in index.chunks if c.error is not None)  # re-parsed when they move
         assert index.parsed <= 1 + refused or len(split(new)) != documents

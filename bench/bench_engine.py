@@ -9,9 +9,9 @@ What is measured, and with which clock:
   engine's event sink takes CLOCK_MONOTONIC when it receives the StepPaused. Same clock, same
   machine: the figure is pipe + asyncio read + PauseDetector + event delivery.
 - resume: CLOCK_REALTIME right before `engine.resume()` (the marker write) -> the step's
-  command has started and run its first action: the command is `bash -c 'echo $EPOCHREALTIME'`,
-  so the figure includes bash's own start-up. Broken down with the supervisor's trace
-  (CLOCK_MONOTONIC): marker write -> supervisor woken (`release-before`) -> fork (`exec`).
+  command has started and read the clock: the command is `date +%s.%N`, so the figure includes
+  exec'ing `date`. Broken down with the supervisor's trace (CLOCK_MONOTONIC): marker write ->
+  supervisor woken (`release-before`) -> fork (`exec`).
 - debug overhead: a Task of N trivial steps (`true`), every step paused before and after and
   released at once from the event sink, against the same Task with debug off (no debug flag
   at all); wall time start() -> RunFinished, median of the runs, per step.
@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import shutil
 import statistics
 import subprocess
 import sys
@@ -94,7 +93,7 @@ async def run_once(
 async def latencies(tmp: Path, steps: int, runs: int, root: str) -> dict[str, list[float]]:
     program = tmp / "latency" / "task.yaml"
     program.parent.mkdir()
-    program.write_text(task_yaml(steps, ["bash", "-c", "echo $EPOCHREALTIME"]))
+    program.write_text(task_yaml(steps, ["date", "+%s.%N"]))
     out: dict[str, list[float]] = {"detect": [], "resume": [], "wake": [], "fork": []}
     for run in range(runs):
         trace_file = tmp / f"trace-{run}"
@@ -166,8 +165,8 @@ async def main() -> int:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--write", action="store_true")
     args = parser.parse_args()
-    if shutil.which("bash") is None:
-        print("bash is needed (its $EPOCHREALTIME stamps the step's first action)", file=sys.stderr)
+    if subprocess.run(["date", "+%N"], capture_output=True, text=True).stdout.strip() in ("", "N", "%N"):
+        print("GNU date is needed (`date +%s.%N` stamps the step's first action)", file=sys.stderr)
         return 2
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
@@ -183,7 +182,7 @@ async def main() -> int:
             "a few ms",
         ),
         (
-            "resume (marker write → the step's command runs its first action)",
+            "resume (marker write → the step's command has read the clock)",
             summary(lat["resume"]),
             "p50 ≤ 5 ms",
         ),
@@ -200,8 +199,8 @@ async def main() -> int:
         [
             "Local engine driven directly (no DAP). Pause detection: CLOCK_MONOTONIC in the supervisor",
             "right before it writes the pause line → CLOCK_MONOTONIC in the engine's event sink. Resume:",
-            "CLOCK_REALTIME before `engine.resume()` → `$EPOCHREALTIME` printed by the step's command",
-            "(`bash -c 'echo $EPOCHREALTIME'`, so bash's start-up is included). Overhead: wall time",
+            "CLOCK_REALTIME before `engine.resume()` → the clock read by the step's command, `date +%s.%N`",
+            "(exec'ing `date` included). Overhead: wall time",
             f"start() → RunFinished, median of {args.runs} runs each, debug vs debug off.",
             f"{len(lat['detect'])} pauses, {len(lat['resume'])} resumes measured; {os.cpu_count()} CPUs.",
             "",

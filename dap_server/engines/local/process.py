@@ -35,7 +35,7 @@ async def spawn_supervisor(
 
 async def lines(stream: asyncio.StreamReader | None) -> AsyncIterator[str]:
     """The lines of a pipe as they come, each ending in a newline (one is added to a last
-    line without one); a line longer than LINE_LIMIT comes in pieces."""
+    line without one); a line much longer than the stream's limit comes in pieces."""
     if stream is None:
         return
     while True:
@@ -47,7 +47,8 @@ async def lines(stream: asyncio.StreamReader | None) -> AsyncIterator[str]:
             return
         except asyncio.LimitOverrunError as long:
             raw = await stream.readexactly(long.consumed)
-            yield raw.decode(errors="replace") + "\n"
+            text = raw.decode(errors="replace")
+            yield text if text.endswith("\n") else text + "\n"
             continue
         yield raw.decode(errors="replace")
 

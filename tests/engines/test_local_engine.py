@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import uuid
 from pathlib import Path
@@ -22,6 +23,7 @@ from dap_server.engines.base import (
     TaskFinished,
     TaskStarted,
 )
+from dap_server.engines.local.process import lines
 from dap_server.engines.options import RunOptions
 
 from .helpers import (
@@ -517,3 +519,56 @@ async def test_a_process_that_escapes_its_step_does_not_hang_the_task(tmp_path: 
     finally:
         for pid in processes_matching(token):
             os.kill(pid, 9)
+
+
+async def test_multi_document_file_v1beta1_step_template_and_context() -> None:
+    run = await run_to_end(FIXTURES / "multi-doc.yaml", debug=False)
+    assert run.output(run.task("prepare")).startswith("hello from prepare\n")  # $(context.task.name)
+    assert run.output(run.task("check")) == "quick check\n"  # v1beta1, env from its stepTemplate
+    assert run.output(run.task("finish")) == "first in /tmp\nmerged in /tmp\n"  # a host path stays a host path
+    assert run.output(run.task("inline")) == "embedded in the pipeline\n"
+    assert (run.run_finished.succeeded, run.run_finished.reason) == (True, "Succeeded")
+
+
+async def test_tasks_timeout_still_runs_finally(tmp_path: Path) -> None:
+    run_file = tmp_path / "run.yaml"
+    run_file.write_text(
+        """
+apiVersion: tekton.dev/v1
+kind: PipelineRun
+metadata: {name: slow-run}
+spec:
+  timeouts: {tasks: 1s}
+  pipelineSpec:
+    tasks:
+      - name: slow
+        taskSpec:
+          steps: [{name: wait, image: x, command: [sleep, "30"]}]
+      - name: later
+        runAfter: [slow]
+        taskSpec:
+          steps: [{name: never, image: x, script: echo never}]
+    finally:
+      - name: cleanup
+        taskSpec:
+          steps: [{name: tidy, image: x, script: echo tidy}]
+"""
+    )
+    run = await run_to_end(run_file, debug=False)
+    assert run.task("slow") == "slow-run-slow"
+    assert run.task_finished("-slow").reason == "TaskRunTimeout"
+    assert run.skipped() == {"later": "PipelineRun Tasks timeout has been reached"}
+    assert run.output(run.task("cleanup")) == "tidy\n"
+    assert (run.run_finished.succeeded, run.run_finished.reason) == (False, "PipelineRunTimeout")
+
+
+async def test_long_lines_come_in_pieces_and_a_last_line_gets_its_newline() -> None:
+    stream = asyncio.StreamReader(limit=16)
+    stream.feed_data(b"short\n" + b"x" * 40 + b"\n")
+    stream.feed_data(b"y" * 40)
+    stream.feed_data(b"\nend")
+    stream.feed_eof()
+    pieces = [piece async for piece in lines(stream)]
+    assert pieces[0] == "short\n" and pieces[-1] == "end\n"
+    assert all(p.endswith("\n") and p.count("\n") == 1 for p in pieces)
+    assert "".join(pieces).replace("\n", "") == "short" + "x" * 40 + "y" * 40 + "end"

@@ -18,7 +18,7 @@ import contextlib
 import gc
 import logging
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -118,6 +118,10 @@ def split(text: str) -> list[tuple[int, int, int]]:
         out.append((line, start, end))
         line += text.count("\n", start, end)
     return out
+
+
+class Cancelled(Exception):
+    """Indexing a file was given up (see `FileIndex.update`)."""
 
 
 @dataclass(eq=False)
@@ -230,7 +234,7 @@ def _is_yaml(exc: SourceError) -> bool:
 class FileIndex:
     """The index of one file's current text."""
 
-    def __init__(self, path: str, text: str = "") -> None:
+    def __init__(self, path: str, text: str = "", cancel: Callable[[], bool] | None = None) -> None:
         self.path = path
         self.text = ""
         self.chunks: list[Chunk] = []
@@ -238,7 +242,7 @@ class FileIndex:
         self._keys: dict[tuple[str, str], DocIndex] | None = None
         self._starts: list[int] | None = None
         self._error: tuple[SourceError | None] | None = None
-        self.update(text)
+        self.update(text, cancel)
 
     def line(self, number: int) -> str | None:
         """The text of 0-based line `number` (None past the end), from the lines of its
@@ -256,8 +260,10 @@ class FileIndex:
             return None  # the empty piece after the document's last newline belongs to the next one
         return chunk.lines[offset]
 
-    def update(self, text: str) -> tuple[list[DocIndex], list[DocIndex]]:
-        """Index `text` (the whole new content); returns (removed, added) document indexes."""
+    def update(self, text: str, cancel: Callable[[], bool] | None = None) -> tuple[list[DocIndex], list[DocIndex]]:
+        """Index `text` (the whole new content); returns (removed, added) document indexes.
+        `cancel()` is asked between documents; when true, `Cancelled` is raised and this
+        index must be dropped."""
         pieces = split(text)
         new = [(line, text[s:e]) for line, s, e in pieces]
         old = self.chunks
@@ -271,6 +277,8 @@ class FileIndex:
         gone = old[prefix : len(old) - suffix]
         fresh: list[Chunk] = []
         for k, (line, piece) in enumerate(new[prefix : len(new) - suffix]):
+            if cancel is not None and cancel():
+                raise Cancelled(self.path)
             chunk = parse_chunk(self.path, line, piece)
             if chunk.error is not None and len(gone) == len(new) - prefix - suffix:
                 before = gone[k]

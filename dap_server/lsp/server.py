@@ -78,7 +78,7 @@ class PipelineLanguageServer:
         folders = list(self.workspace.folders)
         try:
             if folders:
-                found = await asyncio.to_thread(scan, folders)
+                found = await asyncio.to_thread(scan, folders, self.workspace.open.__contains__)
                 for path in self.workspace.open:
                     dropped = found.pop(path, None)
                     if dropped is not None:
@@ -157,7 +157,7 @@ class PipelineLanguageServer:
             if gone and not kept and path not in ws.open:
                 changed |= ws.remove(path)
         if added:
-            found = await asyncio.to_thread(scan, added)
+            found = await asyncio.to_thread(scan, added, ws.open.__contains__)
             for path in ws.open:
                 dropped = found.pop(path, None)
                 if dropped is not None:

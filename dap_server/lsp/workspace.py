@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import contextlib
 import difflib
+import functools
 import logging
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from dap_server.sources import SourceError
 
-from .index import MARKERS, FileIndex, indexer_for
+from .index import MARKERS, Cancelled, FileIndex, indexer_for
 from .model import DocIndex, DocRef, Problem, Resolution
 
 log = logging.getLogger(__name__)
@@ -64,14 +65,19 @@ def yaml_files(folders: Iterable[str]) -> list[str]:
     return list(found)
 
 
-def scan(folders: list[str]) -> dict[str, FileIndex]:
-    """Index every pipeline file under `folders` (run in a worker thread at startup)."""
+def scan(folders: list[str], skip: Callable[[str], bool] | None = None) -> dict[str, FileIndex]:
+    """Index every pipeline file under `folders` (run in a worker thread at startup);
+    `skip(path)` says a file need not be read (it is open: its buffer is indexed)."""
     out: dict[str, FileIndex] = {}
     for path in yaml_files(folders):
+        if skip is not None and skip(path):
+            continue
         text = read_pipeline_file(path)
         if text is not None:
             try:
-                out[path] = FileIndex(path, text)
+                out[path] = FileIndex(path, text, functools.partial(skip, path) if skip is not None else None)
+            except Cancelled:  # opened meanwhile: its buffer is indexed instead
+                continue
             except Exception:  # never let one odd file stop the scan
                 log.exception("internal error indexing %s", path)
     return out

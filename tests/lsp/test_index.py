@@ -185,3 +185,17 @@ def test_no_prefix_of_a_fixture_crashes_anything(path: Path, caplog: pytest.LogC
         features.definition(target, position)
         features.references(target, position, True)
     assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []
+
+
+def test_the_startup_scan_gives_up_a_file_opened_while_it_was_being_indexed(tmp_path: Path) -> None:
+    (tmp_path / "multi.yaml").write_text((FIXTURES / "multi-doc.yaml").read_text())
+    (tmp_path / "single.yaml").write_text((FIXTURES / "single-task.yaml").read_text())
+    asked: list[str] = []
+
+    def opened(path: str) -> bool:  # multi.yaml is opened once its indexing has begun
+        asked.append(path)
+        return path.endswith("multi.yaml") and asked.count(path) > 1
+
+    found = scan([str(tmp_path)], opened)
+    assert sorted(Path(p).name for p in found) == ["single.yaml"]
+    assert asked.count(str(tmp_path / "multi.yaml")) == 2

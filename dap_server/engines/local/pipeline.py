@@ -215,14 +215,18 @@ class PipelineRunner:
     async def run(self) -> tuple[bool, str, str]:
         """Run the pipeline; (succeeded, reason, message) for RunFinished."""
         loop = asyncio.get_running_loop()
-        timers = []
+        timers: list[asyncio.TimerHandle] = []
         timeouts = self.request.timeouts
         if timeouts.get("pipeline"):
             timers.append(loop.call_later(timeouts["pipeline"] or 0, self._pipeline_timeout))
-        if timeouts.get("tasks"):
-            timers.append(loop.call_later(timeouts["tasks"] or 0, self._tasks_timeout))
         try:
-            await self._schedule([n for n in self._nodes.values() if not n.task.is_finally])
+            tasks_timeout = timeouts.get("tasks")
+            tasks_timer = loop.call_later(tasks_timeout, self._tasks_timeout) if tasks_timeout else None
+            try:
+                await self._schedule([n for n in self._nodes.values() if not n.task.is_finally])
+            finally:
+                if tasks_timer is not None:
+                    tasks_timer.cancel()  # it covers the tasks, not the finally tasks
             finals = [n for n in self._nodes.values() if n.task.is_finally]
             if finals:
                 if timeouts.get("finally") and self._finally_skip is None:
@@ -313,7 +317,7 @@ class PipelineRunner:
                     )
                 )
             node.runners = [TaskRunner(r, self._sink) for r in requests]
-        except EngineError as exc:
+        except (EngineError, OSError) as exc:
             self._fail_unstarted(node, str(exc))
             return
         node.state = "running"

@@ -406,6 +406,8 @@ class TaskRunner:
                 timer.cancel()
             if self._kill_timer is not None:
                 self._kill_timer.cancel()
+            if self._stop_reason is not None:
+                self.kill()  # what stopped steps left in their sessions
             self._done.set()
         outcome = self._outcome()
         self._sink(TaskFinished(self.task_id, outcome.succeeded, outcome.reason, outcome.message))
@@ -686,13 +688,22 @@ class TaskRunner:
             )
         except OSError as exc:
             raise EngineError(f"cannot run {argv[0] if argv else '(nothing)'}: {exc}") from exc
+        output = bytearray()
+
+        async def read() -> None:
+            assert proc.stdout is not None
+            while chunk := await proc.stdout.read(65536):
+                output.extend(chunk)
+
+        reader = asyncio.ensure_future(read())
         try:
-            output, _ = await proc.communicate()
+            closed = await exit_of(proc)  # not communicate(): a background job would hold the pipe
+            await asyncio.wait({reader}, timeout=None if closed else PIPE_GRACE)
         finally:
+            reader.cancel()
             if proc.returncode is None:
                 kill_session(proc.pid)
-                await proc.wait()
-        code = proc.returncode or 0
+        code = proc.returncode if proc.returncode is not None else -signal.SIGKILL
         return ExecResult(128 - code if code < 0 else code, output.decode(errors="replace"))
 
     def shell(self, index: int) -> tuple[list[str], str, dict[str, str]]:

@@ -278,6 +278,10 @@ async def test_inspect_set_result_exec_and_shell_while_paused(tmp_path: Path) ->
 
         result = await run.engine.exec(paused.step, ["sh", "-c", 'echo "$WHO in $(pwd)"; exit 3'])
         assert (result.exit_code, result.output) == (3, f"world in {view.working_dir}\n")
+        token = f"{uuid.uuid4().int % 10**6}.5"
+        result = await run.engine.exec(paused.step, ["sh", "-c", f"sleep 1{token} & echo background"])
+        assert (result.exit_code, result.output) == (0, "background\n")  # not held by the job's pipe
+        assert processes_matching(token) == []
         argv, cwd, env = run.engine.shell_command(paused.step) or ([], "", {})
         assert argv and cwd == view.working_dir and env["WHO"] == "world" and "PATH" in env
 
@@ -572,3 +576,24 @@ async def test_long_lines_come_in_pieces_and_a_last_line_gets_its_newline() -> N
     assert pieces[0] == "short\n" and pieces[-1] == "end\n"
     assert all(p.endswith("\n") and p.count("\n") == 1 for p in pieces)
     assert "".join(pieces).replace("\n", "") == "short" + "x" * 40 + "y" * 40 + "end"
+
+
+async def test_tasks_timeout_does_not_cover_finally(tmp_path: Path) -> None:
+    run_file = tmp_path / "run.yaml"
+    run_file.write_text(
+        """
+apiVersion: tekton.dev/v1
+kind: PipelineRun
+metadata: {name: quick-run}
+spec:
+  timeouts: {tasks: 500ms}
+  pipelineSpec:
+    tasks:
+      - {name: quick, taskSpec: {steps: [{name: s, image: x, script: echo quick}]}}
+    finally:
+      - {name: slow-finally, taskSpec: {steps: [{name: s, image: x, script: sleep 1; echo done}]}}
+"""
+    )
+    run = await run_to_end(run_file, debug=False)
+    assert run.output(run.task("slow-finally")) == "done\n"
+    assert (run.run_finished.succeeded, run.run_finished.reason) == (True, "Succeeded")

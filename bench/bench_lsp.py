@@ -371,8 +371,8 @@ def in_process_bench(args: argparse.Namespace, rows: list[tuple[str, str, str]],
     rows.append(("pygls applying one incremental change to the big buffer", *fmt(stats(times))))
     pipeline_lines = len(lines) - find(lines, "kind: Pipeline")
     return [
-        "The big file's first diagnostics include indexing it twice: it is also a file of the workspace "
-        "folder, read by the startup scan (worker thread) that diagnostics wait for. The difference between "
+        "First diagnostics wait for the startup scan of the workspace folder (worker thread; it gives up "
+        "a file the editor opens meanwhile, so the big file is indexed once). The difference between "
         "an LSP row and its in-process row is pygls' text sync (re-joins every line of the buffer, row "
         "above), JSON and pipes. A Pipeline change re-parses that one document "
         f"({pipeline_lines:,} lines) and re-walks it; the other {args.tasks:,} documents keep their index "

@@ -477,6 +477,14 @@ class _Builder:
         else:
             ptask.runs_pipeline = "pipelineRef" in found or "pipelineSpec" in found
             detail += "pipeline"
+            if ptask.runs_pipeline:
+                self.problem(
+                    decl.name_range,
+                    Severity.WARNING,
+                    f'pipeline task "{task.name}" runs a Pipeline (pipelineRef/pipelineSpec, a Tekton alpha '
+                    "feature): pipeline-dap cannot debug pipelines in pipelines, a launch of this Pipeline fails",
+                    "pipeline-in-pipeline",
+                )
         run_after = found.get("runAfter")
         if type(run_after) is SequenceNode:
             for item in run_after.value:

@@ -444,3 +444,15 @@ async def test_close_clears_and_save_republishes(client: Client, workspace_dir: 
     mark = len(client.published)
     client.close(u)
     assert await client.diagnostics_for(u, after=mark, any_version=True) == []
+
+
+async def test_a_pipeline_in_a_pipeline_is_flagged_as_not_debuggable(client: Client, workspace_dir: Path) -> None:
+    text = (
+        "apiVersion: tekton.dev/v1\nkind: Pipeline\nmetadata:\n  name: outer\nspec:\n  tasks:\n"
+        "    - name: inner\n      pipelineRef: {name: build-and-test}\n"
+    )
+    u, _, found = await opened(client, workspace_dir / "inline" / "outer.yaml", text)
+    [d] = found
+    assert (d.range, d.severity) == (span(text, "- name: inner", word="inner"), WARNING)
+    assert "pipeline-dap cannot debug pipelines in pipelines" in d.message
+    client.close(u)

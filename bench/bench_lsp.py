@@ -35,7 +35,10 @@ from pygls.lsp.client import LanguageClient
 from pygls.uris import from_fs_path
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-MARK = "<!-- bench:lsp -->"
+sys.path.insert(0, ROOT)
+
+from bench.report import BENCHMARKS, write_section  # noqa: E402
+
 STEPS = 5
 
 
@@ -323,7 +326,6 @@ async def workspace_bench(args: argparse.Namespace, rows: list[tuple[str, str, s
 def in_process_bench(args: argparse.Namespace, rows: list[tuple[str, str, str]], notes: list[str]) -> list[str]:
     """The same one-line changes without LSP: re-index + all diagnostics of the file, to
     tell the server's own work from pygls' text sync and the JSON transport."""
-    sys.path.insert(0, ROOT)
     from dap_server.lsp.features import Features
     from dap_server.lsp.workspace import Workspace
 
@@ -384,25 +386,6 @@ def fmt(pair: tuple[float, float]) -> tuple[str, str]:
     return f"{pair[0]:.1f} ms", f"p99 {pair[1]:.1f} ms"
 
 
-def write_section(body: str) -> str:
-    path = os.path.join(ROOT, "BENCHMARKS.md")
-    section = f"{MARK}\n## Language server\n\n{body}\n{MARK}\n"
-    try:
-        with open(path, encoding="utf-8") as handle:
-            current = handle.read()
-    except FileNotFoundError:
-        current = "# Benchmarks\n"
-    first = current.find(MARK)
-    last = current.find(MARK, first + len(MARK)) if first >= 0 else -1
-    if first >= 0 and last >= 0:
-        updated = current[:first] + section + current[last + len(MARK) :].lstrip("\n")
-    else:
-        updated = current.rstrip("\n") + "\n\n" + section
-    with open(path, "w", encoding="utf-8") as handle:
-        handle.write(updated)
-    return path
-
-
 async def run(args: argparse.Namespace) -> str:
     rows: list[tuple[str, str, str]] = []
     notes: list[str] = []
@@ -439,7 +422,8 @@ def main(argv: list[str] | None = None) -> int:
     report = asyncio.run(run(args))
     print(report)
     if args.write:
-        print(f"\nwrote {write_section(report)}")
+        write_section("lsp", "Language server", report)
+        print(f"\nwrote {BENCHMARKS}")
     return 0
 
 

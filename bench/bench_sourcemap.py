@@ -33,9 +33,9 @@ import yaml
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
+from bench.report import BENCHMARKS, write_section  # noqa: E402
 from dap_server.sources import SourceSet, parse_text  # noqa: E402
 
-MARK = "<!-- bench:sourcemap -->"
 STEPS_PER_TASK = 5
 
 
@@ -135,25 +135,6 @@ def peak_bytes(fn: Callable[[], Any]) -> int:
         tracemalloc.stop()
 
 
-def write_section(body: str, path: str = os.path.join(ROOT, "BENCHMARKS.md")) -> str:
-    """Put `body` in the `## Source map` section of `path`, leaving the rest as it is."""
-    section = f"{MARK}\n## Source map\n\n{body}\n{MARK}\n"
-    try:
-        with open(path, encoding="utf-8") as handle:
-            current = handle.read()
-    except FileNotFoundError:
-        current = "# Benchmarks\n"
-    first = current.find(MARK)
-    last = current.find(MARK, first + len(MARK)) if first >= 0 else -1
-    if first >= 0 and last >= 0:
-        updated = current[:first] + section + current[last + len(MARK) :].lstrip("\n")
-    else:
-        updated = current.rstrip("\n") + "\n\n" + section
-    with open(path, "w", encoding="utf-8") as handle:
-        handle.write(updated)
-    return path
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--runs", type=int, default=7)
@@ -191,8 +172,7 @@ def main(argv: list[str] | None = None) -> int:
             "",
             "| what | median | tracemalloc peak |",
             "|---|---|---|",
-            f"| `yaml.compose_all` (CSafeLoader) | {compose_s * 1000:.0f} ms "
-            f"| {compose_peak / mib:.0f} MiB |",
+            f"| `yaml.compose_all` (CSafeLoader) | {compose_s * 1000:.0f} ms | {compose_peak / mib:.0f} MiB |",
             f"| `parse_text` + `SourceSet.resolve` | {map_s * 1000:.0f} ms | {map_peak / mib:.0f} MiB |",
             "",
             f"Ratio source map / compose: **{ratio:.2f}x** (target <= 1.5x). Steps mapped: {steps:,}.",
@@ -202,7 +182,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(report)
     if args.write:
-        print(f"\nwrote {write_section(report)}")
+        write_section("sourcemap", "Source map", report)
+        print(f"\nwrote {BENCHMARKS}")
     return 0
 
 

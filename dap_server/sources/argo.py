@@ -31,7 +31,7 @@ from typing import Any
 
 import yaml
 
-from .compose import Lines, MappingNode, ScalarNode, SequenceNode, kind_of, pick, scalar
+from .compose import MappingNode, ScalarNode, SequenceNode, Walker, kind_of, pick, scalar
 from .model import Document, PipelineSpec, PipelineTask, Ref, SourceError, Span, Step, TaskSpec, construct
 
 GROUP = "argoproj.io"
@@ -43,7 +43,6 @@ TYPES = (*LEAF_TYPES, "steps", "dag", "suspend", "resource", "data", "http", "pl
 MAIN = "main"  # the container of container and script templates
 
 _ROOT = frozenset({"apiVersion", "kind", "metadata", "spec"})
-_META = frozenset({"name", "generateName"})
 _SPEC = frozenset({"templates", "entrypoint", "onExit", "workflowTemplateRef", "workflowSpec"})
 _TEMPLATE = frozenset({"name", *TYPES})
 _CALL = frozenset({"name", "template", "templateRef", "inline", "onExit"})
@@ -146,18 +145,10 @@ def is_argo(doc: Document) -> bool:
 # ---- the walk ------------------------------------------------------------------------------
 
 
-class Walker:
+class ArgoWalker(Walker):
     """Turns composed root nodes of one file into ArgoDocuments (None for other documents)."""
 
-    __slots__ = ("lines", "path")
-
-    def __init__(self, path: str, lines: Lines) -> None:
-        self.path = path
-        self.lines = lines
-
-    def error(self, node: yaml.Node, cause: str) -> SourceError:
-        mark = node.start_mark
-        return SourceError(self.path, mark.line + 1, mark.column + 1, cause)
+    __slots__ = ()
 
     def document(self, index: int, root: yaml.Node) -> ArgoDocument | None:
         if type(root) is not MappingNode:
@@ -190,17 +181,6 @@ class Walker:
         self.workflow_spec(doc, spec)
         return doc
 
-    def metadata_name(self, root: yaml.Node, kind: str, metadata: yaml.Node | None) -> str:
-        if metadata is None:
-            raise self.error(root, f"{kind} has no metadata.name")
-        if type(metadata) is not MappingNode:
-            raise self.error(metadata, f"metadata of a {kind} must be a mapping, not {kind_of(metadata)}")
-        meta = pick(metadata, _META)
-        name = scalar(meta.get("name")) or scalar(meta.get("generateName"))
-        if not name:
-            raise self.error(metadata, f"{kind} has no metadata.name (or metadata.generateName)")
-        return name
-
     def workflow_spec(self, doc: ArgoDocument, spec: yaml.MappingNode) -> None:
         found = pick(spec, _SPEC)
         entry = found.get("entrypoint")
@@ -232,24 +212,17 @@ class Walker:
                         self.path,
                         line,
                         column,
-                        f'duplicate template name "{template.name}" in {doc.key} '
-                        f"(first at line {first.span.line})",
+                        f'duplicate template name "{template.name}" in {doc.key} (first at line {first.span.line})',
                     )
                 doc.templates[template.name] = template
         if wtr is None:
             if doc.kind in ("Workflow", "CronWorkflow") and doc.entrypoint is None:
-                raise self.error(
-                    spec, f"{doc.key} has no entrypoint (spec.entrypoint names the template to run)"
-                )
+                raise self.error(spec, f"{doc.key} has no entrypoint (spec.entrypoint names the template to run)")
             for name, node in (("entrypoint", entry), ("onExit", found.get("onExit"))):
                 value = scalar(node)
                 if value is not None and node is not None and value not in doc.templates:
                     raise self.error(node, f"{name}: {unknown_template(value, doc.templates)}")
             link_local(doc, self.path)
-
-    def span(self, node: yaml.Node) -> Span:
-        mark = node.start_mark
-        return Span(self.path, mark.line + 1, self.lines.end_line(node, mark.line), mark.column + 1)
 
     def key_span(self, mapping: yaml.MappingNode, key: str) -> Span | None:
         """From the line of `key:` to the last line of its value."""
@@ -261,9 +234,7 @@ class Walker:
 
     def template(self, doc: ArgoDocument, item: yaml.Node, span: Span) -> Template:
         if type(item) is not MappingNode:
-            raise SourceError(
-                self.path, span.line, span.column, f"a template must be a mapping, not {kind_of(item)}"
-            )
+            raise SourceError(self.path, span.line, span.column, f"a template must be a mapping, not {kind_of(item)}")
         found = pick(item, _TEMPLATE)
         name = scalar(found.get("name"))
         if not name:
@@ -288,9 +259,7 @@ class Walker:
         value = found[kind]
         if kind in ("container", "script"):
             if type(value) is not MappingNode:
-                raise self.error(
-                    value, f'{kind} of template "{name}" must be a mapping, not {kind_of(value)}'
-                )
+                raise self.error(value, f'{kind} of template "{name}" must be a mapping, not {kind_of(value)}')
             step_span = self.key_span(item, kind) or self.span(value)
             template.spec = TaskSpec(name, span, [], item, doc)
             template.spec.steps.append(Step(MAIN, 0, step_span, value, template.spec))
@@ -315,9 +284,7 @@ class Walker:
         seen: dict[str, int] = {}
         for index, (item, line, column, end) in enumerate(self.lines.items(containers)):
             if type(item) is not MappingNode:
-                raise SourceError(
-                    self.path, line, column, f"container {index + 1} of {where} must be a mapping"
-                )
+                raise SourceError(self.path, line, column, f"container {index + 1} of {where} must be a mapping")
             cname = scalar(pick(item, frozenset({"name"})).get("name"))
             if not cname:
                 raise SourceError(self.path, line, column, f"container {index + 1} of {where} has no name")
@@ -364,30 +331,22 @@ class Walker:
 
     def dag_template(self, template: Template, value: yaml.Node) -> None:
         if type(value) is not MappingNode:
-            raise self.error(
-                value, f'dag of template "{template.name}" must be a mapping, not {kind_of(value)}'
-            )
+            raise self.error(value, f'dag of template "{template.name}" must be a mapping, not {kind_of(value)}')
         tasks = pick(value, frozenset({"tasks"})).get("tasks")
         if type(tasks) is not SequenceNode:
             raise self.error(tasks or value, f'dag of template "{template.name}" needs a list of tasks')
         assert template.calls is not None
         seen: dict[str, int] = {}
         for item, line, column, end in self.lines.items(tasks):
-            template.calls.tasks.append(
-                self.call(template, item, Span(self.path, line, end, column), "DAG task", seen)
-            )
+            template.calls.tasks.append(self.call(template, item, Span(self.path, line, end, column), "DAG task", seen))
 
     def call(self, owner: Template, item: yaml.Node, span: Span, what: str, seen: dict[str, int]) -> ArgoTask:
         if type(item) is not MappingNode:
-            raise SourceError(
-                self.path, span.line, span.column, f"a {what} must be a mapping, not {kind_of(item)}"
-            )
+            raise SourceError(self.path, span.line, span.column, f"a {what} must be a mapping, not {kind_of(item)}")
         found = pick(item, _CALL)
         name = scalar(found.get("name"))
         if not name:
-            raise SourceError(
-                self.path, span.line, span.column, f'a {what} of template "{owner.name}" has no name'
-            )
+            raise SourceError(self.path, span.line, span.column, f'a {what} of template "{owner.name}" has no name')
         if name in seen:
             raise SourceError(
                 self.path,
@@ -437,9 +396,7 @@ class Walker:
         found = pick(node, _TEMPLATE)
         types = [t for t in TYPES if t in found]
         if len(types) != 1:
-            raise self.error(
-                node, f'inline template of "{name}" needs exactly one type (container, script, ...)'
-            )
+            raise self.error(node, f'inline template of "{name}" needs exactly one type (container, script, ...)')
         inner.type = types[0]
         if inner.type in ("container", "script"):
             step_span = self.key_span(node, inner.type) or span
@@ -466,12 +423,8 @@ def link_local(doc: ArgoDocument, path: str) -> None:
         target = doc.template(task.template)
         if target is None:
             ref = task.task_ref
-            line, column = (
-                (ref.span.line, ref.span.column) if ref is not None else (task.span.line, task.span.column)
-            )
-            raise SourceError(
-                path, line, column, f"{task.name}: {unknown_template(task.template, doc.templates)}"
-            )
+            line, column = (ref.span.line, ref.span.column) if ref is not None else (task.span.line, task.span.column)
+            raise SourceError(path, line, column, f"{task.name}: {unknown_template(task.template, doc.templates)}")
         task.target = target
         task.task = target.spec
 
@@ -492,9 +445,7 @@ def resolve(doc: ArgoDocument, find: Finder, problems: list[SourceError]) -> Non
             problems.append(no_entrypoint(doc))
         elif doc.template(entry) is None:
             problems.append(
-                SourceError(
-                    doc.path, doc.span.line, 1, f"entrypoint: {unknown_template(entry, doc.templates)}"
-                )
+                SourceError(doc.path, doc.span.line, 1, f"entrypoint: {unknown_template(entry, doc.templates)}")
             )
 
 
@@ -528,9 +479,8 @@ def _resolve(doc: ArgoDocument, find: Finder, problems: list[SourceError], seen:
             continue
         target = target_doc.templates.get(task.ref_template)
         if target is None:
-            cause = (
-                f'templateRef: template "{task.ref_template}" not found in {target_doc.key}; '
-                + unknown_template(task.ref_template, target_doc.templates)
+            cause = f'templateRef: template "{task.ref_template}" not found in {target_doc.key}; ' + unknown_template(
+                task.ref_template, target_doc.templates
             )
             task.task_ref.error = cause
             line, column = _template_position(task)

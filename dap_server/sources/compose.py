@@ -12,7 +12,7 @@ import re
 
 import yaml
 
-from .model import SourceError
+from .model import SourceError, Span
 
 try:
     _LOADER: type[yaml.SafeLoader] | type[yaml.CSafeLoader] = yaml.CSafeLoader
@@ -265,3 +265,37 @@ class Lines:
     def first_content(self, node: yaml.Node) -> int:
         """1-based first line of a document's root node."""
         return int(node.start_mark.line) + 1
+
+
+_META = frozenset({"name", "generateName"})
+
+
+class Walker:
+    """What every document walker (Tekton, Argo) needs: errors at a node, spans, names."""
+
+    __slots__ = ("lines", "path")
+
+    def __init__(self, path: str, lines: Lines) -> None:
+        self.path = path
+        self.lines = lines
+
+    def error(self, node: yaml.Node, cause: str) -> SourceError:
+        mark = node.start_mark
+        return SourceError(self.path, mark.line + 1, mark.column + 1, cause)
+
+    def span(self, node: yaml.Node) -> Span:
+        """A mapping value's span: its first line to its last content line."""
+        mark = node.start_mark
+        return Span(self.path, mark.line + 1, self.lines.end_line(node, mark.line), mark.column + 1)
+
+    def metadata_name(self, root: yaml.Node, kind: str, metadata: yaml.Node | None) -> str:
+        """`metadata.name`, else `metadata.generateName`; a SourceError when neither is there."""
+        if metadata is None:
+            raise self.error(root, f"{kind} has no metadata.name")
+        if type(metadata) is not yaml.MappingNode:
+            raise self.error(metadata, f"metadata of a {kind} must be a mapping, not {kind_of(metadata)}")
+        meta = pick(metadata, _META)
+        name = scalar(meta.get("name")) or scalar(meta.get("generateName"))
+        if not name:
+            raise self.error(metadata, f"{kind} has no metadata.name (or metadata.generateName)")
+        return name

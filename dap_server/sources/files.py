@@ -23,7 +23,7 @@ def parse(path: str, text: str) -> list[Document]:
     roots = compose(path, text)
     lines = Lines(path, text)
     tekton_walker = tekton._Walker(path, lines)
-    argo_walker = argo.Walker(path, lines)
+    argo_walker = argo.ArgoWalker(path, lines)
     docs: list[Document] = []
     for index, root in enumerate(roots):
         doc: Document | None = argo_walker.document(index, root) or tekton_walker.document(index, root)

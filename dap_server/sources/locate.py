@@ -146,8 +146,7 @@ def _miss_message(path: str, line: int, steps: list[Step], tasks: list[PipelineT
         (
             _distance(line, t.span),
             -t.span.line,
-            f'{_task_word(t)} is "{t.name}" at line {t.span.line}'
-            " (a breakpoint there stops before its first step)",
+            f'{_task_word(t)} is "{t.name}" at line {t.span.line} (a breakpoint there stops before its first step)',
         )
         for t in tasks
     ]

@@ -211,9 +211,7 @@ def _argo_task_json(task: ArgoTask) -> dict[str, Any]:
             "resolved": target is not None,
             "error": ref.error,
             "target": (
-                {"kind": "template", "name": target.name, **_span_json(target.span)}
-                if target is not None
-                else None
+                {"kind": "template", "name": target.name, **_span_json(target.span)} if target is not None else None
             ),
         }
     if task.template is not None or task.ref_template is not None:
@@ -246,9 +244,7 @@ def _argo_doc_json(doc: ArgoDocument) -> dict[str, Any]:
             **_span_json(wtr.span),
             "resolved": base is not None,
             "error": wtr.error,
-            "target": {"kind": base.kind, "name": base.name, **_span_json(base.span)}
-            if base is not None
-            else None,
+            "target": {"kind": base.kind, "name": base.name, **_span_json(base.span)} if base is not None else None,
         }
     return {
         "kind": doc.kind,

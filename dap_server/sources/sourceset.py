@@ -229,9 +229,7 @@ class SourceSet:
                     return _checked(doc)
             raise SourceError(path, 1, 1, f"{obj} is not in this file; {_choices(runnable)}")
         if not runnable:
-            raise SourceError(
-                path, 1, 1, "no Tekton Task, Pipeline, TaskRun or PipelineRun to run in this file"
-            )
+            raise SourceError(path, 1, 1, "no Tekton Task, Pipeline, TaskRun or PipelineRun to run in this file")
         if len(runnable) == 1:
             return _checked(runnable[0])
         for kinds in (RUN_KINDS, frozenset({"Pipeline"})):

@@ -12,7 +12,7 @@ import difflib
 
 import yaml
 
-from .compose import Lines, MappingNode, SequenceNode, compose, kind_of, pick, scalar
+from .compose import Lines, MappingNode, SequenceNode, Walker, compose, kind_of, pick, scalar
 from .model import Document, PipelineSpec, PipelineTask, Ref, SourceError, Span, Step, TaskSpec
 
 GROUP = "tekton.dev"
@@ -20,12 +20,9 @@ VERSIONS = frozenset({"v1", "v1beta1"})
 TASK_KINDS = frozenset({"Task", "ClusterTask"})
 MAPPED_KINDS = frozenset({"Task", "ClusterTask", "Pipeline", "TaskRun", "PipelineRun"})
 # Tekton kinds that are real but hold nothing to run or map: skipped like other groups.
-OTHER_KINDS = frozenset(
-    {"StepAction", "CustomRun", "Run", "VerificationPolicy", "PipelineResource", "Condition"}
-)
+OTHER_KINDS = frozenset({"StepAction", "CustomRun", "Run", "VerificationPolicy", "PipelineResource", "Condition"})
 
 _ROOT = frozenset({"apiVersion", "kind", "metadata", "spec"})
-_META = frozenset({"name", "generateName"})
 _TASK = frozenset({"steps", "stepTemplate", "apiVersion", "kind"})
 _STEP = frozenset({"name", "image", "ref", "script", "command"})
 _PIPELINE = frozenset({"tasks", "finally"})
@@ -47,21 +44,8 @@ def parse(path: str, text: str) -> list[Document]:
     return docs
 
 
-class _Walker:
-    __slots__ = ("lines", "path")
-
-    def __init__(self, path: str, lines: Lines) -> None:
-        self.path = path
-        self.lines = lines
-
-    def error(self, node: yaml.Node, cause: str) -> SourceError:
-        mark = node.start_mark
-        return SourceError(self.path, mark.line + 1, mark.column + 1, cause)
-
-    def span(self, node: yaml.Node) -> Span:
-        """A mapping value's span: its first line to its last content line."""
-        mark = node.start_mark
-        return Span(self.path, mark.line + 1, self.lines.end_line(node, mark.line), mark.column + 1)
+class _Walker(Walker):
+    __slots__ = ()
 
     # ---- documents ----------------------------------------------------------------
 
@@ -107,17 +91,6 @@ class _Walker:
             self.pipeline_run(doc, spec)
         return doc
 
-    def metadata_name(self, root: yaml.Node, kind: str, metadata: yaml.Node | None) -> str:
-        if metadata is None:
-            raise self.error(root, f"{kind} has no metadata.name")
-        if type(metadata) is not MappingNode:
-            raise self.error(metadata, f"metadata of a {kind} must be a mapping, not {kind_of(metadata)}")
-        meta = pick(metadata, _META)
-        name = scalar(meta.get("name")) or scalar(meta.get("generateName"))
-        if not name:
-            raise self.error(metadata, f"{kind} has no metadata.name (or metadata.generateName)")
-        return name
-
     def task_run(self, doc: Document, spec: yaml.MappingNode) -> None:
         found = pick(spec, _TASKRUN)
         ref, embedded = found.get("taskRef"), found.get("taskSpec")
@@ -147,9 +120,7 @@ class _Walker:
 
     def ref(self, node: yaml.Node, key: str, default_kind: str) -> Ref:
         if type(node) is not MappingNode:
-            raise self.error(
-                node, f"{key} must be a mapping such as `{key}: {{name: ...}}`, not {kind_of(node)}"
-            )
+            raise self.error(node, f"{key} must be a mapping such as `{key}: {{name: ...}}`, not {kind_of(node)}")
         found = pick(node, _REF)
         name = scalar(found.get("name")) or ""
         resolver = scalar(found.get("resolver"))
@@ -193,9 +164,7 @@ class _Walker:
         append = task.steps.append
         for index, (item, line, column, end) in enumerate(self.lines.items(steps)):
             if type(item) is not MappingNode:
-                raise SourceError(
-                    path, line, column, f"step {index + 1} must be a mapping, not {kind_of(item)}"
-                )
+                raise SourceError(path, line, column, f"step {index + 1} must be a mapping, not {kind_of(item)}")
             fields = pick(item, _STEP)
             step_name = scalar(fields.get("name")) or ""
             label = step_name or f"unnamed-{index}"
@@ -213,9 +182,7 @@ class _Walker:
                     path, line, column, f'step "{label}" has no image (give one, or a stepTemplate image)'
                 )
             if "script" in fields and "command" in fields:
-                raise SourceError(
-                    path, line, column, f'step "{label}" has both script and command: Tekton allows one'
-                )
+                raise SourceError(path, line, column, f'step "{label}" has both script and command: Tekton allows one')
             append(Step(step_name, index, Span(path, line, end, column), item, task))
         return task
 

@@ -6,6 +6,7 @@ import importlib.util
 from pathlib import Path
 from types import ModuleType
 
+from bench.report import write_section
 from dap_server.sources import SourceSet, parse_text
 
 from .helpers import pipeline_of, step_lines, task_of
@@ -39,15 +40,14 @@ def test_generated_file_maps_and_resolves() -> None:
 
 
 def test_write_section_replaces_only_its_section(tmp_path: Path) -> None:
-    module = bench()
     path = tmp_path / "BENCHMARKS.md"
-    module.write_section("first body", str(path))
-    assert path.read_text() == (
-        "# Benchmarks\n\n<!-- bench:sourcemap -->\n## Source map\n\nfirst body\n<!-- bench:sourcemap -->\n"
-    )
-    path.write_text(path.read_text() + "\n## Engine\n\nother numbers\n")
-    module.write_section("second body", str(path))
-    assert path.read_text() == (
-        "# Benchmarks\n\n<!-- bench:sourcemap -->\n## Source map\n\nsecond body\n<!-- bench:sourcemap -->\n"
-        "## Engine\n\nother numbers\n"
-    )
+    write_section("sourcemap", "Source map", "first body", path)
+    first = path.read_text()
+    assert first.startswith("# Benchmarks\n")
+    assert "<!-- bench:sourcemap -->\n## Source map\n\n_" in first and "first body\n<!-- bench:sourcemap -->" in first
+    path.write_text(first + "\n## Engine\n\nother numbers\n")
+    write_section("sourcemap", "Source map", "second body", path)
+    second = path.read_text()
+    assert "second body\n<!-- bench:sourcemap -->" in second and "first body" not in second
+    assert second.endswith("## Engine\n\nother numbers\n")
+    assert second.count("<!-- bench:sourcemap -->") == 2

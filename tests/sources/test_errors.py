@@ -176,9 +176,11 @@ def test_pipeline_task_shape() -> None:
         5,
         "finally item 1 must be a mapping, not the scalar 'just-a-name'",
     )
-    assert pipeline_error(
-        "tasks:\n  - name: a\n    taskRef: {name: x}\n    taskSpec: {steps: [{image: a}]}\n"
-    ) == (8, 16, 'pipeline task "a" has both taskRef and taskSpec: keep one')
+    assert pipeline_error("tasks:\n  - name: a\n    taskRef: {name: x}\n    taskSpec: {steps: [{image: a}]}\n") == (
+        8,
+        16,
+        'pipeline task "a" has both taskRef and taskSpec: keep one',
+    )
     assert pipeline_error("tasks:\n  - name: a\n    taskRef: git-clone\n") == (
         8,
         16,
@@ -197,9 +199,7 @@ def test_pipeline_task_shape() -> None:
 
 
 def test_runs_need_a_ref_or_a_spec() -> None:
-    assert error_of(
-        "apiVersion: tekton.dev/v1\nkind: TaskRun\nmetadata: {name: r}\nspec:\n  params: []\n"
-    ) == (
+    assert error_of("apiVersion: tekton.dev/v1\nkind: TaskRun\nmetadata: {name: r}\nspec:\n  params: []\n") == (
         5,
         3,
         "TaskRun/r needs a taskRef or a taskSpec",

@@ -273,9 +273,7 @@ def test_multi_document_spans_skip_separators_comments_and_other_documents() -> 
         ("Pipeline/p", 4, "tekton.dev/v1", 26, 33),
     ]
     assert step_lines(task_of(docs[0]).steps) == [("s", 15, 16, 5)]
-    assert [(t.name, t.span.line, t.span.end_line) for t in pipeline_of(docs[1]).tasks] == [
-        ("use-beta", 31, 33)
-    ]
+    assert [(t.name, t.span.line, t.span.end_line) for t in pipeline_of(docs[1]).tasks] == [("use-beta", 31, 33)]
 
 
 def test_pipeline_tasks_finally_and_embedded_task_spec() -> None:
@@ -313,9 +311,7 @@ def test_pipeline_tasks_finally_and_embedded_task_spec() -> None:
         """
     )
     pipeline = pipeline_of(doc)
-    assert [
-        (t.name, t.span.line, t.span.end_line, t.span.column, t.is_finally) for t in pipeline.all_tasks()
-    ] == [
+    assert [(t.name, t.span.line, t.span.end_line, t.span.column, t.is_finally) for t in pipeline.all_tasks()] == [
         ("inline", 7, 20, 5, False),
         ("by-ref", 22, 26, 5, False),
         ("cleanup", 28, 29, 5, True),

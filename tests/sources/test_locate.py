@@ -48,16 +48,13 @@ def test_every_line_of_a_step_binds_to_it() -> None:
 
 def test_miss_messages_name_the_nearest_step() -> None:
     assert locate(SINGLE, 7) == Miss(
-        'line 7 is not inside a step: the nearest step is "greet" at line 23 '
-        "(a breakpoint there stops before it)"
+        'line 7 is not inside a step: the nearest step is "greet" at line 23 (a breakpoint there stops before it)'
     )
     assert locate(SINGLE, 33) == Miss(
-        'line 33 is not inside a step: the nearest step is "count" at line 34 '
-        "(a breakpoint there stops before it)"
+        'line 33 is not inside a step: the nearest step is "count" at line 34 (a breakpoint there stops before it)'
     )
     assert locate(SINGLE, 46) == Miss(
-        'line 46 is not inside a step: the nearest step is "echo-args" at line 42 '
-        "(a breakpoint there stops before it)"
+        'line 46 is not inside a step: the nearest step is "echo-args" at line 42 (a breakpoint there stops before it)'
     )
 
 

@@ -202,9 +202,7 @@ def test_non_strict_resolve_records_errors_and_keeps_going(tmp_path: Path) -> No
     assert missing.task is None and missing.task_ref is not None
     assert (missing.task_ref.error or "").startswith('taskRef: Task "nowhere" not found in ')
     assert custom.task_ref is not None
-    assert (
-        custom.task_ref.error == 'taskRef to custom task example.dev/v1 Example "thing" cannot be run locally'
-    )
+    assert custom.task_ref.error == 'taskRef to custom task example.dev/v1 Example "thing" cannot be run locally'
     assert ok.task is not None and ok.task_ref is not None and ok.task_ref.error is None
 
 
@@ -240,8 +238,7 @@ def test_pipeline_ref_with_bundle_and_pipelines_in_pipelines(tmp_path: Path) -> 
     assert (info.value.line, info.value.column, info.value.cause) == (
         14,
         5,
-        'pipeline task "inner" runs a Pipeline (pipelineRef/pipelineSpec): '
-        "pipelines in pipelines are not supported",
+        'pipeline task "inner" runs a Pipeline (pipelineRef/pipelineSpec): pipelines in pipelines are not supported',
     )
 
 
@@ -268,8 +265,7 @@ def test_select_ambiguities(tmp_path: Path) -> None:
     with pytest.raises(SourceError) as info:
         sources.select(tasks)
     assert info.value.cause == (
-        'this file holds several runnable documents; set "object" to one of: '
-        "Task/a (line 1), Task/b (line 10)"
+        'this file holds several runnable documents; set "object" to one of: Task/a (line 1), Task/b (line 10)'
     )
     runs = write(
         tmp_path / "runs.yaml",

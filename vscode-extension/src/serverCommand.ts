@@ -1,4 +1,5 @@
-// Decides how to start `pipeline-dap serve`. No dependency on the `vscode` module (unit-tested under node).
+// Decides how to start `pipeline-dap serve` (the debug adapter) or `pipeline-dap lsp` (the language
+// server): both come from the same settings. No dependency on the `vscode` module (unit-tested under node).
 import * as cp from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
@@ -29,6 +30,26 @@ export interface Probes {
 }
 
 export const INSTALL_COMMAND = 'python3 -m pip install pipeline-dap';
+
+/** Which server to start: `serve` (Debug Adapter Protocol) or `lsp` (Language Server Protocol), both on stdio. */
+export type ServerRole = 'serve' | 'lsp';
+
+const ROLE_TEXT: Record<ServerRole, { title: string; what: string }> = {
+  serve: { title: 'Pipeline Debugger', what: 'the debug adapter' },
+  lsp: { title: 'Pipeline Language Server', what: 'the language server' },
+};
+
+/**
+ * The argv of `pipelineDap.serverCommand` (a command that starts the debug adapter) turned into the
+ * command for `role`. For `lsp`, the `serve` argument and the options after it (serve's own) become
+ * `lsp`: `["/v/bin/pipeline-dap", "serve", "-v"]` -> `["/v/bin/pipeline-dap", "lsp"]`; a command
+ * without a `serve` argument (a wrapper that passes its arguments on) gets `lsp` appended.
+ */
+export function commandForRole(argv: string[], role: ServerRole): string[] {
+  if (role === 'serve' || argv.length === 0) return argv;
+  const at = argv.indexOf('serve', 1);
+  return at < 0 ? [...argv, 'lsp'] : [...argv.slice(0, at), 'lsp'];
+}
 
 /** Splits a command line on whitespace; single or double quotes group, backslash escapes. */
 export function splitCommandLine(line: string): string[] {
@@ -68,19 +89,27 @@ export function expandVariables(value: string, workspaceFolder: string | undefin
   return v;
 }
 
-export function resolveServerCommand(settings: ServerSettings, probes: Probes, expand: (s: string) => string = (s) => s): Resolution {
+export function resolveServerCommand(
+  settings: ServerSettings,
+  probes: Probes,
+  expand: (s: string) => string = (s) => s,
+  role: ServerRole = 'serve',
+): Resolution {
+  const { title, what } = ROLE_TEXT[role];
   const sc = settings.serverCommand;
   const argv = Array.isArray(sc) ? sc.filter((a) => typeof a === 'string') : typeof sc === 'string' ? splitCommandLine(sc) : [];
   if (argv.length > 0) {
-    const [cmd, ...args] = argv.map(expand);
+    const [cmd, ...args] = commandForRole(argv, role).map(expand);
     const found = findExecutable(cmd, probes);
     if (!found) {
       return {
         ok: false,
         installCommand: INSTALL_COMMAND,
         message:
-          `Pipeline Debugger: the setting "pipelineDap.serverCommand" starts "${cmd}", which was not found or is not executable. ` +
-          `Set it to the command that runs the debug adapter on stdio, e.g. ["/path/to/venv/bin/pipeline-dap", "serve"], or clear it to use "pipelineDap.pythonPath" or pipeline-dap from PATH.`,
+          `${title}: the setting "pipelineDap.serverCommand" starts "${cmd}", which was not found or is not executable. ` +
+          `Set it to the command that runs the debug adapter on stdio, e.g. ["/path/to/venv/bin/pipeline-dap", "serve"]` +
+          (role === 'lsp' ? ' (the language server runs it with "lsp" in place of "serve")' : '') +
+          `, or clear it to use "pipelineDap.pythonPath" or pipeline-dap from PATH.`,
       };
     }
     return { ok: true, server: { command: found, args, source: 'pipelineDap.serverCommand' } };
@@ -93,7 +122,7 @@ export function resolveServerCommand(settings: ServerSettings, probes: Probes, e
         ok: false,
         installCommand: INSTALL_COMMAND,
         message:
-          `Pipeline Debugger: the setting "pipelineDap.pythonPath" is "${py}", which was not found or is not executable. ` +
+          `${title}: the setting "pipelineDap.pythonPath" is "${py}", which was not found or is not executable. ` +
           `Point it at the Python interpreter of the environment where pipeline-dap is installed (e.g. .venv/bin/python), or clear it.`,
       };
     }
@@ -103,19 +132,19 @@ export function resolveServerCommand(settings: ServerSettings, probes: Probes, e
         ok: false,
         installCommand: `${found} -m pip install pipeline-dap`,
         message:
-          `Pipeline Debugger: pipeline-dap is not installed for "pipelineDap.pythonPath" = "${found}" (${err}). ` +
+          `${title}: pipeline-dap is not installed for "pipelineDap.pythonPath" = "${found}" (${err}). ` +
           `Install it with: ${found} -m pip install pipeline-dap (or, in a clone of the pipeline-dap repo: ${found} -m pip install -e .).`,
       };
     }
-    return { ok: true, server: { command: found, args: ['-m', 'dap_server', 'serve'], source: 'pipelineDap.pythonPath' } };
+    return { ok: true, server: { command: found, args: ['-m', 'dap_server', role], source: 'pipelineDap.pythonPath' } };
   }
   const onPath = probes.which('pipeline-dap');
-  if (onPath) return { ok: true, server: { command: onPath, args: ['serve'], source: 'PATH' } };
+  if (onPath) return { ok: true, server: { command: onPath, args: [role], source: 'PATH' } };
   return {
     ok: false,
     installCommand: INSTALL_COMMAND,
     message:
-      'Pipeline Debugger: cannot start the debug adapter: "pipeline-dap" is not on PATH and neither "pipelineDap.pythonPath" nor "pipelineDap.serverCommand" is set. ' +
+      `${title}: cannot start ${what}: "pipeline-dap" is not on PATH and neither "pipelineDap.pythonPath" nor "pipelineDap.serverCommand" is set. ` +
       `Install it with: ${INSTALL_COMMAND} (or create the repo's venv: python3 -m venv .venv && .venv/bin/pip install -e .), ` +
       'then set "pipelineDap.pythonPath" to that environment\'s python (e.g. ${workspaceFolder}/.venv/bin/python).',
   };

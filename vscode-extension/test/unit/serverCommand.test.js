@@ -4,7 +4,7 @@ const { test } = require('node:test');
 const assert = require('node:assert/strict');
 const os = require('os');
 const path = require('path');
-const { resolveServerCommand, splitCommandLine, expandVariables, realProbes } = require('../../out/serverCommand');
+const { resolveServerCommand, splitCommandLine, expandVariables, realProbes, commandForRole } = require('../../out/serverCommand');
 
 const probes = ({ onPath = {}, executables = [], importOk = [] } = {}) => ({
   which: (c) => onPath[c],
@@ -46,6 +46,30 @@ test('falls back to pipeline-dap on PATH; with nothing, a message with the fix',
   assert.equal(none.ok, false);
   assert.match(none.message, /pip install pipeline-dap/);
   assert.match(none.message, /pipelineDap\.pythonPath/);
+});
+
+test('the language server (role lsp) comes from the same settings, with lsp in place of serve', () => {
+  const p = probes({ onPath: { 'pipeline-dap': '/usr/bin/pipeline-dap' }, executables: ['/opt/v/bin/pipeline-dap', '/v/bin/python'], importOk: ['/v/bin/python'] });
+  const id = (s) => s;
+  let r = resolveServerCommand({ serverCommand: ['/opt/v/bin/pipeline-dap', 'serve', '--log-file', '/tmp/x'] }, p, id, 'lsp');
+  assert.deepEqual(r.server, { command: '/opt/v/bin/pipeline-dap', args: ['lsp'], source: 'pipelineDap.serverCommand' });
+  r = resolveServerCommand({ pythonPath: '/v/bin/python' }, p, id, 'lsp');
+  assert.deepEqual(r.server, { command: '/v/bin/python', args: ['-m', 'dap_server', 'lsp'], source: 'pipelineDap.pythonPath' });
+  r = resolveServerCommand({}, p, id, 'lsp');
+  assert.deepEqual(r.server, { command: '/usr/bin/pipeline-dap', args: ['lsp'], source: 'PATH' });
+  // a wrapper without a serve argument gets lsp appended
+  assert.deepEqual(commandForRole(['/w/run-pipeline-dap'], 'lsp'), ['/w/run-pipeline-dap', 'lsp']);
+  assert.deepEqual(commandForRole(['python', '-m', 'dap_server', 'serve', '-v'], 'lsp'), ['python', '-m', 'dap_server', 'lsp']);
+  assert.deepEqual(commandForRole(['python', '-m', 'dap_server', 'serve', '-v'], 'serve'), ['python', '-m', 'dap_server', 'serve', '-v']);
+  // the messages name the language server, not the debug adapter
+  const none = resolveServerCommand({}, probes(), id, 'lsp');
+  assert.equal(none.ok, false);
+  assert.match(none.message, /^Pipeline Language Server: cannot start the language server: "pipeline-dap" is not on PATH/);
+  assert.match(none.message, /pip install pipeline-dap/);
+  const broken = resolveServerCommand({ serverCommand: ['/nope/pipeline-dap', 'serve'] }, probes(), id, 'lsp');
+  assert.match(broken.message, /^Pipeline Language Server: the setting "pipelineDap\.serverCommand" starts "\/nope\/pipeline-dap"/);
+  // the debug adapter's wording is unchanged
+  assert.match(resolveServerCommand({}, probes()).message, /^Pipeline Debugger: cannot start the debug adapter/);
 });
 
 test('command lines and variables', () => {

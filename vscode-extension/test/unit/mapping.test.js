@@ -141,9 +141,31 @@ test('openShell command is shown only while a pipeline session is stopped', () =
   }
 });
 
-test('settings: serverCommand, pythonPath, trace, traceFile', () => {
+test('settings: serverCommand, pythonPath, trace, traceFile, languageServer.enabled / trace.server', () => {
   const props = pkg.contributes.configuration.properties;
-  assert.deepEqual(Object.keys(props).sort(), ['pipelineDap.pythonPath', 'pipelineDap.serverCommand', 'pipelineDap.trace', 'pipelineDap.traceFile']);
+  assert.deepEqual(Object.keys(props).sort(), [
+    'pipelineDap.languageServer.enabled',
+    'pipelineDap.languageServer.trace.server',
+    'pipelineDap.pythonPath',
+    'pipelineDap.serverCommand',
+    'pipelineDap.trace',
+    'pipelineDap.traceFile',
+  ]);
   assert.equal(props['pipelineDap.trace'].type, 'boolean');
   assert.deepEqual(props['pipelineDap.serverCommand'].type, ['array', 'string']);
+  assert.equal(props['pipelineDap.languageServer.enabled'].type, 'boolean');
+  assert.equal(props['pipelineDap.languageServer.enabled'].default, true);
+});
+
+test('language server: activation on YAML, pipelineDap.debug hidden from the palette, a pinned 9.0.x client', () => {
+  assert.ok(pkg.activationEvents.includes('onLanguage:yaml'));
+  const cmd = pkg.contributes.commands.find((c) => c.command === 'pipelineDap.debug');
+  assert.ok(cmd, 'command pipelineDap.debug not contributed');
+  const palette = pkg.contributes.menus.commandPalette.filter((m) => m.command === 'pipelineDap.debug');
+  assert.deepEqual(palette, [{ command: 'pipelineDap.debug', when: 'false' }]);
+  // 9.0.x needs VS Code ^1.82, below the extension's engines.vscode ^1.90; pinned, like every other dependency
+  assert.match(pkg.dependencies['vscode-languageclient'], /^9\.0\.\d+$/);
+  const lock = require('../../package-lock.json');
+  assert.equal(lock.packages['node_modules/vscode-languageclient'].version, pkg.dependencies['vscode-languageclient']);
+  assert.equal(lock.packages[''].dependencies['vscode-languageclient'], pkg.dependencies['vscode-languageclient']);
 });

@@ -25,7 +25,7 @@ from typing import Protocol
 from dap_server.sources import Document, SourceError, TaskSpec, parse_text
 from dap_server.sources.compose import Lines
 
-from . import tekton
+from . import argo, tekton
 from .model import DocIndex, DocRef, Problem, Resolution, Resolver, Rng, Severity
 
 log = logging.getLogger(__name__)
@@ -76,8 +76,28 @@ class TektonIndexer:
         return tekton.unresolvable(ref)
 
 
-# One indexer per engine; an Argo indexer goes here, beside the Tekton one.
-INDEXERS: tuple[Indexer, ...] = (TektonIndexer(),)
+class ArgoIndexer:
+    engine = argo.ENGINE
+    marker = b"argoproj.io"
+
+    def accepts(self, doc: Document) -> bool:
+        return argo.accepts(doc)
+
+    def index(self, doc: Document, lines: Lines, offset: int) -> DocIndex:
+        return argo.index_document(doc, lines, offset)
+
+    def check(self, ix: DocIndex, resolver: Resolver) -> list[Problem]:
+        return argo.check(ix, resolver)
+
+    def kinds(self, ref: DocRef) -> list[str]:
+        return argo.kinds_for(ref)
+
+    def unresolvable(self, ref: DocRef) -> Resolution | None:
+        return argo.unresolvable(ref)
+
+
+# One indexer per engine.
+INDEXERS: tuple[Indexer, ...] = (TektonIndexer(), ArgoIndexer())
 MARKERS: tuple[bytes, ...] = tuple(i.marker for i in INDEXERS)
 
 
@@ -147,11 +167,11 @@ def error_range(lines: list[str], line: int, column: int, cause: str) -> Rng:
     text = lines[line]
     column = min(max(column, 0), len(text))
     for name in re.findall(r'"([^"]+)"', cause):
-        at = text.find(name, column)
-        if at < 0:
-            at = text.find(name)
-        if at >= 0:
-            return Rng(line, at, line, at + len(name))
+        # the name as a whole word (`- name: a` is about `a`, not the a of `name`)
+        word = re.compile(r"(?<![\w-])" + re.escape(name) + r"(?![\w-])")
+        found = word.search(text, column) or word.search(text)
+        if found is not None:
+            return Rng(line, found.start(), line, found.end())
     end = len(text.rstrip())
     if end <= column:
         return Rng(line, max(column - 1, 0), line, max(column, 1) if text else 0)

@@ -15,6 +15,8 @@ from typing import Any
 from lsprotocol import types
 from pygls.uris import from_fs_path
 
+from .argo import ArgoIndex
+from .argo_features import ArgoFeatures
 from .index import FileIndex
 from .model import Decl, DocIndex, DocRef, Problem, PTask, Rng, Scope, Symbol, Use
 from .tekton import task_of
@@ -77,6 +79,7 @@ class Features:
         self.ws = workspace
         self.encoding = encoding
         self.uri_of = uri_of or _file_uri
+        self.argo = ArgoFeatures(self)
 
     def positions(self, path: str) -> Positions:
         index = self.ws.files.get(path)
@@ -201,6 +204,8 @@ class Features:
         if found is None:
             return None
         _, ix, line, col = found
+        if isinstance(ix, ArgoIndex):
+            return self.argo.hover(path, ix, line, col)
         pos = self.positions(path)
         use = self.use_at(ix, line, col)
         text: str | None = None
@@ -294,6 +299,8 @@ class Features:
         if found is None:
             return []
         _, ix, line, col = found
+        if isinstance(ix, ArgoIndex):
+            return self.argo.definition(ix, line, col)
         use = self.use_at(ix, line, col)
         if use is not None:
             target: Decl | None = use.target
@@ -317,6 +324,8 @@ class Features:
         if found is None:
             return []
         index, ix, line, col = found
+        if isinstance(ix, ArgoIndex):
+            return self.argo.references(ix, line, col, include_declaration)
         use = self.use_at(ix, line, col)
         decl: Decl | None = None
         if use is not None:
@@ -378,6 +387,8 @@ class Features:
         col = pos.column(position)
         before = text[:col]
         ix = index.doc_at(line, stale=True)
+        if isinstance(ix, ArgoIndex):
+            return self.argo.completion(ix, before, line, col, pos)
         scope = ix.scope_at(line) if ix is not None else None
         if ix is None or scope is None:
             return []

@@ -1,6 +1,7 @@
 """The LSP features over the workspace index: outline, code lenses, diagnostics, hover,
 definition, references and completion. Engine-neutral: everything here reads `DocIndex`
-(see model.py); what is Tekton-specific lives in tekton.py.
+(see model.py); what is Tekton-specific lives in tekton.py. Hover, definition,
+references and completion on an Argo document are answered by `argo_features.py`.
 
 Columns inside the index are code points; `Positions` converts them to and from the
 client's position encoding (UTF-16 unless the client chose otherwise).

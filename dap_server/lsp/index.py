@@ -3,7 +3,7 @@
 A file is cut into its YAML documents at `---` (and after `...`) lines, which YAML
 forbids inside any scalar, so each piece parses alone exactly as it does in the whole
 file. Each piece goes through the debugger's own source map (`parse_text`) and then an
-engine's indexer (Tekton now; an Argo indexer goes beside it in `INDEXERS`). After an
+engine's indexer (`INDEXERS`: Tekton, Argo). After an
 edit, only the pieces whose text changed are parsed again; pieces that merely moved
 (lines inserted or removed above them) keep their index, shifted.
 

@@ -434,3 +434,83 @@ async def test_completion_of_parameters_tasks_steps_outputs_and_templates(client
     client.edit(u, line, 0, line, 0, '        # "{{steps.\n')
     assert [i.label for i in await client.complete(u, types.Position(line, 19))] == ["produce", "consume", "dag"]
     client.close(u)
+
+
+DUPLICATE_TASK = """\
+apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata:
+  name: twice
+spec:
+  entrypoint: mian
+  templates:
+    - name: main
+      dag:
+        tasks:
+          - name: a
+            template: main
+          - name: a
+            template: main
+"""
+
+
+async def test_duplicate_task_and_unknown_entrypoint_point_at_the_name(client: Client, argo_dir: Path) -> None:
+    u = uri(argo_dir / "unsaved-duplicate.yaml")
+    client.open(u, DUPLICATE_TASK)
+    [problem] = await client.diagnostics_for(u)
+    assert 'duplicate DAG task name "a"' in problem.message
+    assert problem.range == span(DUPLICATE_TASK, "- name: a", 2, "a")
+    client.replace(u, DUPLICATE_TASK[::-1].replace("a :eman -", "b :eman -", 1)[::-1])
+    [problem] = await client.diagnostics_for(u)
+    assert 'entrypoint: unknown template "mian"' in problem.message and 'did you mean "main"' in problem.message
+    assert problem.range == span(DUPLICATE_TASK, "entrypoint: mian", word="mian")
+    client.close(u)
+
+
+USES_TOOLBOX = """\
+apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata:
+  generateName: use-
+spec:
+  entrypoint: main
+  templates:
+    - name: main
+      steps:
+        - - name: hello
+            templateRef: {name: toolbox, template: greet}
+        - - name: show
+            template: main
+            when: "{{steps.hello.outputs.parameters.said}} != ''"
+"""
+
+
+async def test_outputs_through_template_ref_follow_edits_of_the_other_file(client: Client, argo_dir: Path) -> None:
+    templates = argo_dir / "template-ref" / "templates.yaml"
+    t_uri, t_text, _ = await open_file(client, templates)
+    u = uri(argo_dir / "template-ref" / "unsaved-uses.yaml")
+    client.open(u, USES_TOOLBOX)
+    [problem] = await client.diagnostics_for(u)
+    assert problem.code == "unknown-output"
+    assert problem.range == span(USES_TOOLBOX, "parameters.said", word="said")
+    assert 'template "greet"' in problem.message and "through templateRef toolbox/greet" in problem.message
+    # declare the output in the other (open) file: the workflow's diagnostics follow
+    declared = t_text.replace(
+        '        command: [sh, -c, "echo hello {{inputs.parameters.who}}"]\n',
+        '        command: [sh, -c, "echo hello {{inputs.parameters.who}}"]\n'
+        "      outputs:\n        parameters:\n          - name: said\n            valueFrom: {path: /tmp/said}\n",
+    )
+    sent = len(client.published)
+    client.replace(t_uri, declared)
+    assert await client.diagnostics_for(u, after=sent, any_version=True, until=lambda d: not d) == []
+    [loc] = await client.definition(u, at(USES_TOOLBOX, "parameters.said", offset=11))
+    assert loc.uri == t_uri and loc.range == span(declared, "- name: said", word="said")
+    # rename the template (and its calls in that file): the templateRef is now unknown, with the choices
+    sent = len(client.published)
+    client.replace(t_uri, declared.replace("greet", "greeting"))
+    [problem] = await client.diagnostics_for(u, after=sent, any_version=True, until=bool)
+    assert problem.code == "unknown-template"
+    assert problem.range == span(USES_TOOLBOX, "template: greet", word="greet")
+    assert 'did you mean "greeting"' in problem.message
+    client.close(u)
+    client.close(t_uri)

@@ -143,6 +143,8 @@ class ArgoIndex(DocIndex):
 
     def release(self) -> None:
         super().release()
+        for tmpl in (*self.templates.values(), *self.inlines):
+            tmpl.calls = []  # break template <-> call cycles: reference counting frees them
         self.templates = {}
         self.inlines = []
         self.calls = {}

@@ -452,8 +452,9 @@ class Session:
             await self.release(thread)
             return m.ContinueResponseBody(all_threads_continued=False)
         for other in list(self.threads.values()):
-            other.intent = Intent.NONE
-            await self.release(other)
+            if other.pause is not None:  # a running thread keeps its own step request
+                other.intent = Intent.NONE
+                await self.release(other)
         return m.ContinueResponseBody(all_threads_continued=True)
 
     async def next(self, args: m.NextArguments) -> None:

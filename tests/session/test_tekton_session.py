@@ -382,3 +382,17 @@ def _run_dirs(pid: int) -> list[str]:
             if "/tekton/run/" in text:
                 dirs.add(text.split("/tekton/run/")[0])
     return sorted(dirs)
+
+
+async def test_continue_of_one_thread_keeps_the_step_request_of_another(dap: HarnessClient) -> None:
+    await start_session(dap, {"program": str(PIPELINE)}, breakpoints={BUILD: [26], LINT: [9]})
+    stops = [await stopped(dap, "breakpoint"), await stopped(dap, "breakpoint")]
+    names = {t["id"]: t["name"] for t in (await dap.request_ok("threads"))["body"]["threads"]}
+    build_id = next(s["body"]["threadId"] for s in stops if names[s["body"]["threadId"]] == "build")
+    lint_id = next(s["body"]["threadId"] for s in stops if names[s["body"]["threadId"]] == "lint")
+    await dap.request_ok("next", {"threadId": build_id, "singleThread": True})
+    await dap.request_ok("continue", {"threadId": lint_id})  # all threads: only lint is stopped
+    stop = await stopped(dap, "step")
+    assert stop["body"]["threadId"] == build_id
+    assert (await frames_of(dap, build_id))[0]["name"] == "package"
+    assert await run_to_end(dap) == 0

@@ -1,13 +1,17 @@
 // The end-to-end check in a real VS Code (code-server) driven through headless Debian Chromium:
 // open the fixture pipeline's folder (no launch.json), open a Task file, click the gutter of a step
 // line, open the Pipeline file, F5, see the paused call stack (step + pipeline task) and a variable,
-// F10 to the next step, F5 to the end. Screenshots go to OUT_DIR at each stage.
+// F10 to the next step, F5 to the end. Then the language server (`pipeline-dap lsp`): the "Debug"
+// code lens above the Pipeline document, the Outline, and a "Debug from here" lens that sets a
+// breakpoint on a pipeline task and starts a session that stops there. Screenshots go to OUT_DIR.
 // Env: CS_URL (with ?folder=), OUT_DIR, TASK_FILE, PIPELINE_FILE, BP_LINE, STEP, NEXT_STEP, TASK,
-// ENV_NAME, ENV_VALUE, CHROME_DIR, CHROMIUM (default /usr/bin/chromium).
+// ENV_NAME, ENV_VALUE, LENS_TASK, LENS_STEP, CHROME_DIR, CHROMIUM (default /usr/bin/chromium).
 'use strict';
 const fs = require('fs');
 const path = require('path');
 const { chromium } = require('playwright-core');
+const { pipelineDocuments } = require('../../out/yamlDocs');
+const fixtures = require('../lib/fixtures');
 
 const env = (k, d) => {
   const v = process.env[k] ?? d;
@@ -24,6 +28,8 @@ const NEXT_STEP = env('NEXT_STEP');
 const TASK = env('TASK');
 const ENV_NAME = env('ENV_NAME');
 const ENV_VALUE = env('ENV_VALUE');
+const LENS_TASK = env('LENS_TASK');
+const LENS_STEP = env('LENS_STEP');
 const CHROME_DIR = env('CHROME_DIR');
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const t0 = Date.now();
@@ -31,7 +37,8 @@ const log = (...a) => console.log(`[e2e ${((Date.now() - t0) / 1000).toFixed(1)}
 
 let page;
 let shot = 0;
-async function screenshot(name) {
+async function screenshot(name, number) {
+  if (number !== undefined) shot = number - 1;
   const file = path.join(OUT, `${String(++shot).padStart(2, '0')}-${name}.png`);
   await page.screenshot({ path: file });
   log('screenshot', path.relative(process.cwd(), file));
@@ -63,6 +70,43 @@ async function lineNumberBox(line) {
   const num = editor.locator('.margin-view-overlays .line-numbers', { hasText: new RegExp(`^\\s*${line}\\s*$`) }).first();
   await num.waitFor({ timeout: 5000 });
   return { editor, box: await num.boundingBox() };
+}
+
+/** Run a command from the Command Palette by its label. */
+async function runCommand(label) {
+  await page.keyboard.press('F1');
+  const input = page.locator('.quick-input-widget input');
+  await input.waitFor({ state: 'visible', timeout: 10000 });
+  await input.fill(`>${label}`);
+  // the row whose text starts with the label (the top row may be a "similar command")
+  const esc = label.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const row = page.locator('.quick-input-widget .monaco-list-row', { hasText: new RegExp(`^\\s*${esc}`) }).first();
+  await row.waitFor({ timeout: 10000 });
+  await row.click();
+  await sleep(500);
+}
+
+/** The bounding box of line `line`'s number in `editor` (the line must be on screen). */
+async function visibleLineBox(editor, line) {
+  const num = editor.locator('.margin-view-overlays .line-numbers', { hasText: new RegExp(`^\\s*${line}\\s*$`) }).first();
+  await num.waitFor({ timeout: 5000 });
+  return num.boundingBox();
+}
+
+/** The code lens titled `title` drawn in the gap right above line `line` of `editor`. */
+async function lensAbove(editor, title, line) {
+  const lineBox = await visibleLineBox(editor, line);
+  const lenses = editor.locator('.codelens-decoration a', { hasText: new RegExp(`^${title}$`) });
+  const deadline = Date.now() + 5000;
+  for (;;) {
+    for (const lens of await lenses.all()) {
+      const b = await lens.boundingBox();
+      // in the view zone above the line: ends at (or just above) the line's top, within two line heights of it
+      if (b && b.y + b.height <= lineBox.y + 3 && b.y >= lineBox.y - 2 * lineBox.height) return { lens, box: b, lineBox };
+    }
+    if (Date.now() > deadline) throw new Error(`no "${title}" code lens right above line ${line}`);
+    await sleep(250);
+  }
 }
 
 /** A CALL STACK row whose aria-label starts with `prefix` (e.g. 'Stack Frame compile,'). */
@@ -204,6 +248,60 @@ async function main() {
     await screenshot('session-ended');
     const repl = await page.locator('.repl').innerText({ timeout: 2000 }).catch(() => '(debug console not visible)');
     log('debug console (tail):', JSON.stringify(repl.replace(/\s+/g, ' ').slice(-300)));
+
+    // 8. the language server (pipeline-dap lsp, started by the extension for YAML): the "Debug" code
+    //    lens above the Pipeline document, and the Outline
+    const pipelineText = fs.readFileSync(PIPELINE_FILE, 'utf8');
+    const docLine = pipelineDocuments(pipelineText).find((d) => d.kind === 'Pipeline').line;
+    // still open in a tab since step 2
+    await page.locator('.tab', { hasText: path.basename(PIPELINE_FILE) }).first().click();
+    await page.locator(`.tab.active:has-text("${path.basename(PIPELINE_FILE)}")`).first().waitFor({ timeout: 10000 });
+    const pipeEditor = page.locator('.editor-group-container.active .monaco-editor').first();
+    await pipeEditor.locator('.view-lines').first().click();
+    if (await page.locator('.part.panel').isVisible()) {
+      // hide the panel (the open-shell terminal): more lines on screen
+      await page.keyboard.press('Control+J');
+      await page.locator('.part.panel').waitFor({ state: 'hidden', timeout: 5000 }).catch(() => log('(the panel stays open)'));
+      await pipeEditor.locator('.view-lines').first().click();
+    }
+    await page.keyboard.press('Control+Home');
+    await pipeEditor.locator('.codelens-decoration a', { hasText: /^Debug$/ }).first().waitFor({ timeout: 30000 });
+    const { box: lensBox, lineBox } = await lensAbove(pipeEditor, 'Debug', docLine);
+    log(`code lens "Debug" above line ${docLine} (lens y=${Math.round(lensBox.y)}, line y=${Math.round(lineBox.y)})`);
+    await runCommand('Explorer: Focus on Outline View');
+    const outlineRoot = page.locator('.outline-pane .monaco-list-row, .pane-body .monaco-list-row[aria-label*="Pipeline/"]', { hasText: 'Pipeline/build-and-test' }).first();
+    await outlineRoot.waitFor({ timeout: 15000 });
+    log('outline shows', JSON.stringify((await outlineRoot.innerText()).replace(/\s+/g, ' ').trim()));
+    await screenshot('code-lens', 8);
+
+    // 9. "Debug from here" above the LENS_TASK pipeline task (every other breakpoint removed): the
+    //    pipelineDap.debug command adds a breakpoint on that line and starts a session that stops there
+    await runCommand('Remove All Breakpoints');
+    const taskLine = fixtures.task(PIPELINE_FILE, LENS_TASK).line; // its `- name:` line, where the server puts the lens
+    await lineNumberBox(taskLine);
+    const { lens: hereLens } = await lensAbove(pipeEditor, 'Debug from here', taskLine);
+    await hereLens.click();
+    await Promise.race([page.waitForSelector('.debug-toolbar', { timeout: 30000 }), dialog.waitFor({ timeout: 30000 })]);
+    if (await dialog.isVisible()) {
+      await screenshot('lens-launch-error');
+      throw new Error(`"Debug from here" failed, VS Code says: ${(await dialog.innerText()).replace(/\s+/g, ' ')}`);
+    }
+    const lensStep = stackRow(`Stack Frame ${LENS_STEP},`);
+    await lensStep.waitFor({ timeout: 90000 });
+    const lensTask = stackRow(`Stack Frame ${LENS_TASK},`);
+    await lensTask.waitFor({ timeout: 10000 });
+    if (Number(await lensTask.getAttribute('data-index')) !== Number(await lensStep.getAttribute('data-index')) + 1) {
+      throw new Error(`expected ${LENS_TASK} right below ${LENS_STEP} in the call stack`);
+    }
+    const bpRows = page.locator('.debug-breakpoints .monaco-list-row', { hasText: path.basename(PIPELINE_FILE) });
+    const bpText = (await bpRows.first().innerText({ timeout: 5000 })).replace(/\s+/g, ' ');
+    if ((await bpRows.count()) !== 1 || !bpText.includes(String(taskLine))) throw new Error(`expected one breakpoint at ${path.basename(PIPELINE_FILE)}:${taskLine}, BREAKPOINTS shows: ${bpText}`);
+    log(`"Debug from here" on ${LENS_TASK}: breakpoint ${JSON.stringify(bpText)}, paused at`, JSON.stringify(await lensStep.getAttribute('aria-label')));
+    await screenshot('debug-from-here');
+    await page.keyboard.press('Shift+F5');
+    await page.waitForSelector('.debug-toolbar', { state: 'hidden', timeout: 30000 });
+    log('second session stopped');
+
     if (consoleErrors.length) log(`browser console errors (${consoleErrors.length}):`, consoleErrors.slice(0, 5));
     log('UI checks passed');
   } catch (e) {

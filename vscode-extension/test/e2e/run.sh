@@ -148,11 +148,12 @@ done
 
 # ---- 7. drive it -----------------------------------------------------------------------------------
 read -r BP_LINE < <(node -e "console.log(require('$EXT/test/lib/fixtures').step(process.argv[1], 'compile').line)" "$TASK_FILE")
-stage "playwright: breakpoint at tasks/build.yaml:$BP_LINE, F5, F10, F5"
+stage "playwright: breakpoint at tasks/build.yaml:$BP_LINE, F5, F10, F5; code lens, outline, Debug from here"
 RUN_T0=$(date +%s)
 CS_URL="http://127.0.0.1:$PORT/?folder=$FIXTURE_DIR" OUT_DIR="$ART" CHROME_DIR="$RUN/chrome" \
   PIPELINE_FILE="$PIPELINE_FILE" TASK_FILE="$TASK_FILE" BP_LINE="$BP_LINE" \
   STEP=compile NEXT_STEP=package TASK=build ENV_NAME=FLAVOUR ENV_VALUE=turbo \
+  LENS_TASK=test LENS_STEP=check-digest \
   timeout 240 node "$HERE/e2e.js"
 stage "UI part took $(( $(date +%s) - RUN_T0 ))s; checking the traced DAP traffic"
 node "$HERE/check-trace.js" "$TRACE" "$PIPELINE_FILE" "$TASK_FILE"

@@ -18,6 +18,7 @@ export const DOCUMENT_SELECTOR: lc.DocumentSelector = [
 /** Restarts after a crash of a running server, within RESTART_WINDOW_MS; one more crash and it stays down. */
 export const MAX_RESTARTS = 3;
 export const RESTART_WINDOW_MS = 3 * 60 * 1000;
+const STDERR_SETTLE_MS = 300;
 
 /** The part of vscode-languageclient/node used here (the unit tests pass a stand-in). */
 export type ClientLib = Pick<typeof lc, 'LanguageClient' | 'CloseAction' | 'ErrorAction' | 'State' | 'RevealOutputChannelOn'>;
@@ -120,6 +121,9 @@ export class LanguageServer implements vscode.Disposable {
     } catch (e) {
       if (this.client !== client) return; // stopped or replaced meanwhile
       this.client = undefined;
+      // the failed write to a process that exited at once can come before its stderr has been read:
+      // give that a moment, its last line is the most useful part of the message
+      await new Promise((r) => setTimeout(r, STDERR_SETTLE_MS));
       this.report(this.startFailure(res.server, e), upgradeCommand(res.server));
       void client.dispose().catch(() => undefined);
     } finally {
@@ -161,6 +165,8 @@ export class LanguageServer implements vscode.Disposable {
     let client: lc.LanguageClient;
     const errorHandler: lc.ErrorHandler = {
       error: (_error, _message, count) => {
+        // writes to a server that died during start-up fail (EPIPE): its exit rejects start(), which reports it
+        if (self.starting === client) return { action: lib.ErrorAction.Continue, handled: true };
         if (count !== undefined && count <= 3) return { action: lib.ErrorAction.Continue, handled: true };
         self.report(`${CLIENT_NAME}: the connection to "${commandLine(server)}" keeps failing; the language server was stopped. ${seeOutput()}`);
         return { action: lib.ErrorAction.Shutdown, handled: true };

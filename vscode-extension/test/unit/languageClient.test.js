@@ -210,8 +210,11 @@ test('the server exits during start-up: one message naming its last stderr line 
   vscode.settings['pipelineDap.pythonPath'] = '/v/bin/python';
   const { LanguageServer } = require('../../out/languageClient');
   let closed;
+  let writeErrors;
   const { lib, created } = fakeLib(async (client) => {
-    client.clientOptions.outputChannel.append('pipeline-dap lsp: the language server is not part of this build yet\n');
+    // writes to the exited process fail (EPIPE) before its stderr is read: silent, whatever their count
+    writeErrors = [1, 2, 3, 4, 5].map((n) => client.clientOptions.errorHandler.error(new Error('write EPIPE'), undefined, n));
+    setTimeout(() => client.clientOptions.outputChannel.append('pipeline-dap lsp: the language server is not part of this build yet\n'), 50);
     closed = client.clientOptions.errorHandler.closed();
     // what vscode-languageclient does when the connection cannot be made
     client.error("Pipeline Language Server client: couldn't create connection to server.", new Error('closed'), 'force');
@@ -222,6 +225,7 @@ test('the server exits during start-up: one message naming its last stderr line 
   assert.equal(created.length, 1);
   assert.equal(closed.action, lib.CloseAction.DoNotRestart);
   assert.equal(closed.handled, true);
+  assert.ok(writeErrors.every((r) => r.action === lib.ErrorAction.Continue && r.handled === true));
   // the client's own forced pop-up went to the output only
   assert.deepEqual(created[0].logged.map((l) => l.showNotification), [false]);
   assert.equal(vscode.calls.errors.length, 1);

@@ -152,6 +152,7 @@ class KubeAPI(kmock.KubernetesEmulator):  # type: ignore[misc]
         self.history: list[tuple[int, str, str, Obj]] = []  # (rv, plural, type, object)
         self.rv = 100
         self.compacted_before = 0
+        self.watch_generation = 0
         self.changed = asyncio.Event()
         self.logs: dict[tuple[str, str, str], LogBuffer] = {}
         self.hooks: dict[str, list[WriteHook]] = {}
@@ -221,6 +222,12 @@ class KubeAPI(kmock.KubernetesEmulator):  # type: ignore[misc]
         self.changed = asyncio.Event()
         for hook in self.hooks.get(plural, []):
             await hook(kind, copy.deepcopy(obj), copy.deepcopy(old) if old is not None else None)
+
+    def drop_watches(self) -> None:
+        """End every open watch request, as an API server does now and then."""
+        self.watch_generation += 1
+        self.changed.set()
+        self.changed = asyncio.Event()
 
     # ---- logs -----------------------------------------------------------------------------------
 
@@ -343,8 +350,10 @@ class KubeAPI(kmock.KubernetesEmulator):  # type: ignore[misc]
                     await send("ADDED", copy.deepcopy(obj))
         else:
             cursor = since
+        generation = self.watch_generation
         try:
-            while True:
+            while generation == self.watch_generation:
+                waiter = self.changed  # taken before sending: a write during a send wakes us
                 for rv, p, kind, obj in [h for h in self.history if h[0] > cursor]:
                     cursor = rv
                     if p == plural and visible(obj):
@@ -352,7 +361,6 @@ class KubeAPI(kmock.KubernetesEmulator):  # type: ignore[misc]
                 left = deadline - time.monotonic()
                 if left <= 0:
                     break
-                waiter = self.changed
                 try:
                     await asyncio.wait_for(waiter.wait(), left)
                 except TimeoutError:

@@ -1,0 +1,705 @@
+"""The Tekton engine: runs a Task or TaskRun document as a TaskRun on a cluster.
+
+- Before anything is created, ConfigMap `feature-flags` (namespace `tekton-pipelines`) must say
+  `enable-api-fields: alpha`: Tekton rejects spec.debug otherwise (engine-protocols.md A1).
+- The TaskRun embeds the document's Task (the file being debugged is the truth, not a Task of the
+  same name on the cluster), with `translate.debug_spec`: onFailure enabled and a before-step pause
+  on every named step. The session releases the pauses nobody asked for. Its `timeout` is the
+  launch's `timeout` (seconds) when given, else `0s`: pauses count toward a TaskRun's timeout (A5).
+- State comes from two watches (the TaskRun by name, its pod by label `tekton.dev/taskRun`);
+  pauses from each step container's followed log (the entrypoint's exact lines, A2) -- nothing
+  is polled. Per paused-and-resumed step the engine makes two requests: the log follow and
+  the exec that resumes it.
+- A pause is released by exec into the paused step's own container, argv only: a fixed `sh`
+  program writes the files `markers.marker_writes` lists (what Tekton's debug scripts write),
+  each atomically, the paths and contents passed as arguments.
+- Tekton's forced onFailure (A2 "Waiter semantics"): a before-step pause of a step whose previous
+  step failed is released at once with fail-continue, so the step is skipped as without debug.
+- `cancel` patches `spec.status: TaskRunCancelled` (Tekton then deletes the pod, paused steps
+  included); if the run does not end in time the engine deletes the pod itself.
+- Pipelines and PipelineRuns are refused: Tekton does not pass spec.debug to child TaskRuns.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from dap_server.engines import markers
+from dap_server.engines.base import (
+    Engine,
+    EngineError,
+    EventSink,
+    ExecResult,
+    Output,
+    PauseKind,
+    Resume,
+    RunEvent,
+    RunFinished,
+    StepFinished,
+    StepPaused,
+    StepRef,
+    StepRunning,
+    StepView,
+    TaskFinished,
+    TaskStarted,
+)
+from dap_server.engines.options import RunOptions
+from dap_server.engines.tekton.kube import Kube, Stream, api_message
+from dap_server.sources.model import Document, TaskSpec
+from dap_server.translate import StepPlan, debug_spec
+
+log = logging.getLogger(__name__)
+
+GROUP, VERSION, PLURAL = "tekton.dev", "v1", "taskruns"
+FLAGS_NAMESPACE, FLAGS_NAME = "tekton-pipelines", "feature-flags"
+TASKRUN_LABEL = "tekton.dev/taskRun"
+MANAGED_BY = {"app.kubernetes.io/managed-by": "pipeline-dap"}
+CANCELLED_STATUS = "TaskRunCancelled"
+SECRET_MASK = "******"
+END_WAIT = 30.0  # seconds the TaskRun's final condition may lag behind its pod
+CANCEL_WAIT = 15.0  # seconds a cancelled run gets before the engine deletes the pod itself
+# Writes (path, content) pairs in order, each through a temporary file renamed over the name,
+# so a waiting entrypoint never reads a half-written marker. Paths and contents are arguments.
+WRITER = (
+    'while [ "$#" -ge 2 ]; do printf "%s" "$2" > "$1.pipeline-dap" && mv -f "$1.pipeline-dap" "$1" || exit 1; '
+    "shift 2; done"
+)
+
+
+def step_container(name: str, index: int) -> str:
+    """`step-<name>` (`step-unnamed-<i>`), 63 characters at most (pkg/pod/entrypoint.go StepName)."""
+    text = f"step-{name or f'unnamed-{index}'}"[:63]
+    while text and not text[-1].isalnum():
+        text = text[:-1]
+    return text
+
+
+def writer_argv(writes: list[tuple[str, str]]) -> list[str]:
+    """The exec argv that performs `writes` (paths relative to /tekton) in the container."""
+    argv = ["sh", "-c", WRITER, "pipeline-dap"]
+    for rel, content in writes:
+        argv += [f"/tekton/{rel}", content]
+    return argv
+
+
+@dataclass
+class StepTrack:
+    index: int
+    name: str  # raw step name ("" when unnamed)
+    label: str
+    container: str
+    before_pause: bool  # has -debug_before_step
+    on_error: str
+    lines: asyncio.Queue[str | None] = field(default_factory=asyncio.Queue)
+    log: Stream | None = None
+    log_ended: bool = False
+    terminated: dict[str, Any] | None = None
+    terminated_seen: asyncio.Event = field(default_factory=asyncio.Event)
+    finished: asyncio.Event = field(default_factory=asyncio.Event)
+    paused: PauseKind | None = None
+    state: str = "waiting"
+    exit_code: int | None = None
+    reason: str | None = None
+    failed: bool = False
+    engine_skipped: bool = False
+    user_skipped: bool = False
+
+
+class TektonEngine(Engine):
+    def __init__(self, document: Document, options: RunOptions) -> None:
+        if document.kind in ("Pipeline", "PipelineRun"):
+            raise EngineError(
+                f"{document.key} ({document.path}:{document.span.line}): the tekton engine runs Tasks and "
+                "TaskRuns only: Tekton does not pass spec.debug from a PipelineRun to its TaskRuns "
+                '(tektoncd/pipeline#5184). Debug the pipeline with "engine": "local", or one of its Tasks here.'
+            )
+        if document.kind not in ("Task", "TaskRun"):
+            raise EngineError(f"{document.key}: the tekton engine runs Tekton Tasks and TaskRuns, not {document.kind}")
+        if document.task is None:
+            raise EngineError(f"{document.key}: its Task is not resolved ({document.path})")
+        self._doc = document
+        self._task: TaskSpec = document.task
+        self._options = options
+        self._kube = Kube(options.kubeconfig, options.kube_context)
+        self._sink: EventSink | None = None
+        self.namespace = ""
+        self.name: str | None = None  # the TaskRun's name once created
+        self.pod_name: str | None = None
+        self._taskrun: dict[str, Any] = {}
+        self._pod: dict[str, Any] = {}
+        self._configmaps: dict[str, dict[str, str]] = {}
+        self._done = asyncio.Event()  # the TaskRun has its final condition
+        self._pod_gone = False
+        self._steps: list[StepTrack] = []
+        self._main: asyncio.Future[None] | None = None
+        self._drivers: list[asyncio.Future[None]] = []
+        self._stopping = False
+        self._closed = False
+        self._run_finished = False
+        self._warnings: list[str] = []
+        self._background: set[asyncio.Future[None]] = set()
+
+    # ---- start -----------------------------------------------------------------------------
+
+    async def start(self, sink: EventSink) -> None:
+        if self._main is not None or self._closed:
+            raise EngineError("this run was already started")
+        self._sink = sink
+        try:
+            await self._kube.connect()
+            self.namespace = self._options.namespace or self._doc_namespace() or self._kube.default_namespace
+            await self._check_feature_flags()
+            body = self._taskrun_body()
+            try:
+                created = await self._kube.call(
+                    "create TaskRun",
+                    self._kube.custom.create_namespaced_custom_object,
+                    GROUP,
+                    VERSION,
+                    self.namespace,
+                    PLURAL,
+                    body,
+                )
+            except EngineError:
+                raise
+            except Exception as exc:
+                raise EngineError(
+                    f"{self._doc.key} ({self._doc.path}): cannot create the TaskRun in namespace "
+                    f'"{self.namespace}": {api_message(exc)}'
+                ) from None
+        except BaseException:
+            await self._kube.close()
+            raise
+        self._taskrun = created
+        self.name = str(created["metadata"]["name"])
+        self._emit(
+            TaskStarted(
+                task_id=self.name,
+                display_name=self._task.name,
+                pipeline_task=None,
+                instance=None,
+                step_names=tuple(t.label for t in self._steps),
+                run_name=self.name,
+                steps=tuple(self._task.steps),
+            )
+        )
+        for text in self._warnings:
+            self._emit(Output(self.name, None, "console", text))
+        kube = self._kube
+        kube.watch(
+            f"taskrun {self.name}",
+            kube.custom.list_namespaced_custom_object,
+            (GROUP, VERSION, self.namespace, PLURAL),
+            {"field_selector": f"metadata.name={self.name}"},
+            self._on_taskrun,
+        )
+        kube.watch(
+            f"pods of {self.name}",
+            kube.core.list_namespaced_pod,
+            (self.namespace,),
+            {"label_selector": f"{TASKRUN_LABEL}={self.name}"},
+            self._on_pod,
+        )
+        self._drivers = [asyncio.ensure_future(self._drive(t)) for t in self._steps]
+        self._main = asyncio.ensure_future(self._run())
+
+    def _doc_namespace(self) -> str | None:
+        if self._doc.kind != "TaskRun":
+            return None
+        namespace = (self._doc.data().get("metadata") or {}).get("namespace")
+        return str(namespace) if namespace else None
+
+    async def _check_feature_flags(self) -> None:
+        try:
+            flags = await self._kube.call(
+                "read feature-flags", self._kube.core.read_namespaced_config_map, FLAGS_NAME, FLAGS_NAMESPACE
+            )
+        except Exception as exc:
+            raise EngineError(
+                f"cannot read ConfigMap {FLAGS_NAME} in namespace {FLAGS_NAMESPACE} "
+                f"(is Tekton Pipelines installed, and may this user read it?): {api_message(exc)}"
+            ) from None
+        value = str((flags.data or {}).get("enable-api-fields") or "beta")
+        if value != "alpha":
+            raise EngineError(
+                f"{self._doc.key}: the tekton engine needs Tekton's alpha API fields (spec.debug), but ConfigMap "
+                f'{FLAGS_NAME} in namespace {FLAGS_NAMESPACE} has enable-api-fields: "{value}". Enable them with: '
+                f"kubectl patch configmap {FLAGS_NAME} -n {FLAGS_NAMESPACE} "
+                """-p '{"data":{"enable-api-fields":"alpha"}}'"""
+            )
+
+    def _taskrun_body(self) -> dict[str, Any]:
+        doc, task = self._doc, self._task
+        data = doc.data()
+        task_data = task.data()
+        spec: dict[str, Any] = {}
+        metadata = data.get("metadata") or {} if doc.kind == "TaskRun" else {}
+        if doc.kind == "TaskRun":
+            spec = {k: v for k, v in (data.get("spec") or {}).items() if k not in ("debug", "status", "taskRef")}
+        spec["taskSpec"] = task_data
+        params = {str(p.get("name")): p.get("value") for p in spec.get("params") or [] if isinstance(p, dict)}
+        params.update(self._options.params)
+        if params:
+            spec["params"] = [{"name": k, "value": v} for k, v in params.items()]
+        bound = {str(w.get("name")) for w in spec.get("workspaces") or [] if isinstance(w, dict)}
+        for decl in task_data.get("workspaces") or []:
+            name = str(decl.get("name", ""))
+            if name not in bound and not decl.get("optional"):
+                spec.setdefault("workspaces", []).append({"name": name, "emptyDir": {}})
+                self._warnings.append(f'workspace "{name}" is not bound: the TaskRun gets an emptyDir\n')
+        if self._options.timeout:
+            spec["timeout"] = f"{int(self._options.timeout)}s"
+        elif self._options.debug:
+            spec["timeout"] = "0s"  # pauses count toward the timeout: no timeout while debugging
+        befores: set[str] = set()
+        if self._options.debug:
+            debug, _ = debug_spec(task, StepPlan(), True)
+            spec["debug"] = debug
+            befores = set(debug["breakpoints"]["beforeSteps"])
+        raw_steps = task_data.get("steps") or []
+        for step in task.steps:
+            raw = raw_steps[step.index] if step.index < len(raw_steps) else {}
+            self._steps.append(
+                StepTrack(
+                    index=step.index,
+                    name=step.name,
+                    label=step.label,
+                    container=step_container(step.name, step.index),
+                    before_pause=bool(step.name) and step.name in befores,
+                    on_error=str(raw.get("onError") or ""),
+                )
+            )
+        labels = {**(metadata.get("labels") or {}), **MANAGED_BY}
+        if doc.kind == "Task":
+            labels["tekton.dev/task"] = task.name
+        prefix = (metadata.get("name") or metadata.get("generateName") or task.name).rstrip("-")
+        return {
+            "apiVersion": f"{GROUP}/{VERSION}",
+            "kind": "TaskRun",
+            "metadata": {
+                "generateName": f"{prefix[:40]}-debug-",
+                "namespace": self.namespace,
+                "labels": labels,
+                "annotations": dict(metadata.get("annotations") or {}),
+            },
+            "spec": spec,
+        }
+
+    def _emit(self, event: RunEvent) -> None:
+        if self._sink is not None:
+            self._sink(event)
+
+    # ---- watches ----------------------------------------------------------------------------
+
+    def _on_taskrun(self, kind: str, obj: dict[str, Any]) -> None:
+        if kind == "DELETED":
+            self._taskrun.setdefault("status", {})["conditions"] = [
+                {"type": "Succeeded", "status": "False", "reason": "Deleted", "message": "the TaskRun was deleted"}
+            ]
+            self._done.set()
+            return
+        self._taskrun = obj
+        if _condition(obj).get("status") in ("True", "False"):
+            self._done.set()
+
+    def _on_pod(self, kind: str, obj: dict[str, Any]) -> None:
+        if kind == "DELETED":
+            self._pod_gone = True
+            for track in self._steps:
+                track.terminated_seen.set()
+                if track.log is None:
+                    track.lines.put_nowait(None)
+                    track.log_ended = True
+            return
+        first = not self._pod
+        self._pod = obj
+        self.pod_name = str(obj["metadata"]["name"])
+        if first:
+            self._background.add(asyncio.ensure_future(self._read_configmaps(obj)))
+        statuses = {s.get("name"): s for s in (obj.get("status") or {}).get("containerStatuses") or []}
+        for track in self._steps:
+            status = statuses.get(track.container)
+            if status is None:
+                continue
+            state = status.get("state") or {}
+            if track.log is None and not track.log_ended and ("running" in state or "terminated" in state):
+                track.log = self._kube.follow_log(
+                    self.namespace, self.pod_name, track.container, track.lines.put_nowait
+                )
+            if "terminated" in state and track.terminated is None:
+                track.terminated = state["terminated"]
+                track.terminated_seen.set()
+
+    async def _read_configmaps(self, pod: dict[str, Any]) -> None:
+        """The ConfigMaps the step env refers to, read once (inspect shows their values)."""
+        names: set[str] = set()
+        for container in pod.get("spec", {}).get("containers") or []:
+            for var in container.get("env") or []:
+                ref = (var.get("valueFrom") or {}).get("configMapKeyRef")
+                if ref:
+                    names.add(str(ref.get("name")))
+            for source in container.get("envFrom") or []:
+                if source.get("configMapRef"):
+                    names.add(str(source["configMapRef"].get("name")))
+        for name in sorted(names):
+            try:
+                cm = await self._kube.call(
+                    "read ConfigMap", self._kube.core.read_namespaced_config_map, name, self.namespace
+                )
+                self._configmaps[name] = dict(cm.data or {})
+            except Exception as exc:
+                log.info("ConfigMap %s: %s", name, exc)
+
+    # ---- the steps ---------------------------------------------------------------------------
+
+    async def _drive(self, track: StepTrack) -> None:
+        """One step's log, in step order: a step's events never come before the previous step's
+        StepFinished (the logs are separate streams; this keeps the order a reader expects)."""
+        assert self.name is not None
+        if track.index > 0:
+            await self._steps[track.index - 1].finished.wait()
+        if not track.before_pause and not self._stopping:
+            self._set_running(track)
+        detector = markers.PauseDetector()
+        while (line := await track.lines.get()) is not None:
+            detection = detector.feed(line)
+            if detection.pause is not None:
+                await self._paused(track, detection.pause)
+            if not detection.protocol and not self._quiet(track, line):
+                self._emit(Output(self.name, track.index, "stdout", line))
+        track.log_ended = True
+        await track.terminated_seen.wait()
+        self._finish(track)
+
+    def _quiet(self, track: StepTrack, line: str) -> bool:
+        message = markers._strip_log_prefix(line.rstrip("\n"))
+        if track.engine_skipped and message == markers.SKIP_BEFORE_STEP_FAIL:
+            return True
+        return track.state == "waiting" and message == markers.STEP_CANCELLED
+
+    def _set_running(self, track: StepTrack) -> None:
+        assert self.name is not None
+        track.state = "running"
+        self._emit(StepRunning(StepRef(self.name, track.index)))
+
+    async def _paused(self, track: StepTrack, kind: PauseKind) -> None:
+        assert self.name is not None
+        if self._stopping:
+            return
+        ref = StepRef(self.name, track.index)
+        if kind is PauseKind.BEFORE and track.index > 0 and self._steps[track.index - 1].failed:
+            # Tekton without a debugger skips a step after a failed one; the forced onFailure
+            # would run it: fail-continue it here, as the local engine does.
+            track.engine_skipped = True
+            try:
+                await self._write(track, markers.marker_writes(kind, Resume.FAIL_CONTINUE, track.index))
+            except EngineError as exc:
+                self._emit(Output(self.name, track.index, "console", f"{exc}\n"))
+            return
+        track.paused = kind
+        track.state = f"paused-{kind.value}"
+        reason = "ExitCode" if kind is PauseKind.FAILURE else None
+        self._emit(StepPaused(ref, kind, exit_code=None, reason=reason))
+
+    def _finish(self, track: StepTrack) -> None:
+        assert self.name is not None
+        terminated = track.terminated or {}
+        cancelled = _condition(self._taskrun).get("reason") if self._done.is_set() else None
+        termination = _termination(str(terminated.get("message") or ""))
+        if not terminated:
+            code = 9
+            reason = "Cancelled" if cancelled in (None, CANCELLED_STATUS) else str(cancelled)
+        else:
+            code = int(terminated.get("exitCode") or 0)
+            if code != 0 and (self._stopping or cancelled in (CANCELLED_STATUS, "TaskRunTimeout")):
+                reason = "TaskRunTimeout" if cancelled == "TaskRunTimeout" else "Cancelled"
+            elif track.engine_skipped or track.user_skipped:
+                reason = "Skipped"
+            elif termination.get(markers.KEY_REASON) == markers.REASON_TIMEOUT:
+                reason = "TimeoutExceeded"
+            else:
+                reason = "Completed" if code == 0 else "Error"
+        track.failed = code != 0 or reason == "Skipped"
+        real = termination.get(markers.KEY_EXIT_CODE)
+        if code == 0 and track.on_error == "continue" and real and real.lstrip("-").isdigit():
+            code = int(real)  # a tolerated failure shows its real code
+        track.exit_code, track.reason, track.paused = code, reason, None
+        track.state = "skipped" if reason == "Skipped" else "terminated"
+        self._emit(StepFinished(StepRef(self.name, track.index), code, reason))
+        track.finished.set()
+
+    async def _run(self) -> None:
+        assert self.name is not None
+        await asyncio.gather(*self._drivers, return_exceptions=True)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._done.wait(), END_WAIT)
+        condition = _condition(self._taskrun)
+        status = self._taskrun.get("status") or {}
+        for result in status.get("results") or []:
+            value = result.get("value")
+            shown = value if isinstance(value, str) else json.dumps(value)
+            self._emit(Output(None, None, "console", f'TaskRun result "{result.get("name")}": {shown}\n'))
+        succeeded = condition.get("status") == "True"
+        reason = str(condition.get("reason") or "Unknown")
+        if reason == CANCELLED_STATUS:
+            reason = "Cancelled"
+        elif not succeeded and reason not in ("TaskRunTimeout", "Cancelled"):
+            reason = "Failed"
+        message = str(condition.get("message") or "")
+        self._run_finished = True
+        self._emit(TaskFinished(self.name, succeeded, reason, message))
+        self._emit(RunFinished(succeeded, reason, message))
+        await self._kube.close()
+
+    # ---- control -------------------------------------------------------------------------------
+
+    def _track(self, step: StepRef) -> StepTrack:
+        if step.task_id != self.name or not 0 <= step.step_index < len(self._steps):
+            raise EngineError(f"no step {step.step_index} in task {step.task_id}")
+        return self._steps[step.step_index]
+
+    async def _write(self, track: StepTrack, writes: list[tuple[str, str]]) -> None:
+        code, output = await self._exec(track, writer_argv(writes))
+        if code != 0:
+            raise EngineError(f"resuming {track.container} failed (exit code {code}): {output.strip()}")
+
+    async def _exec(self, track: StepTrack, argv: list[str]) -> tuple[int, str]:
+        if self.pod_name is None or self._pod_gone:
+            raise EngineError(f"{track.container}: the pod of {self.name} is not running")
+        try:
+            return await self._kube.exec(self.namespace, self.pod_name, track.container, argv)
+        except EngineError:
+            raise
+        except Exception as exc:
+            raise EngineError(f"exec in {self.pod_name}/{track.container} failed: {api_message(exc)}") from None
+
+    async def resume(self, step: StepRef, kind: PauseKind, action: Resume) -> None:
+        track = self._track(step)
+        if track.paused is not kind:
+            raise EngineError(f'step "{track.label}" of {self.name} is not paused {kind.value}')
+        if kind is PauseKind.FAILURE and action is Resume.FAIL_CONTINUE and track.on_error == "continue":
+            writes = markers.continue_on_error_writes(track.index, 1)
+        else:
+            writes = markers.marker_writes(kind, action, track.index)
+        track.paused = None
+        try:
+            await self._write(track, writes)
+        except EngineError as exc:
+            track.paused = kind
+            self._emit(Output(self.name, track.index, "console", f"{exc}\n"))
+            raise
+        if kind is PauseKind.BEFORE and action is Resume.CONTINUE:
+            self._set_running(track)
+        elif kind is PauseKind.BEFORE:
+            track.user_skipped = True
+            track.state = "waiting"
+        else:
+            track.state = "running"
+
+    async def cancel(self) -> None:
+        """Cancel the TaskRun (Tekton deletes its pod, paused steps included) and wait for the
+        run to end; if it does not in time, delete the pod."""
+        main = self._main
+        if main is None or self.name is None:
+            return
+        if not main.done() and not self._run_finished:
+            self._stopping = True
+            try:
+                await self._kube.call(
+                    "cancel TaskRun",
+                    self._kube.custom.patch_namespaced_custom_object,
+                    GROUP,
+                    VERSION,
+                    self.namespace,
+                    PLURAL,
+                    self.name,
+                    {"spec": {"status": CANCELLED_STATUS}},
+                )
+            except Exception as exc:
+                self._emit(Output(None, None, "console", f"cannot cancel {self.name}: {api_message(exc)}\n"))
+            done, _ = await asyncio.wait({main}, timeout=CANCEL_WAIT)
+            if not done:
+                await self._delete_pod()
+                self._pod_gone = True
+                for track in self._steps:
+                    track.terminated_seen.set()
+                    if track.log is not None:
+                        track.log.stop()
+                    else:
+                        track.lines.put_nowait(None)
+                self._done.set()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await asyncio.shield(main)
+
+    async def _delete_pod(self) -> None:
+        if self.pod_name is None:
+            return
+        with contextlib.suppress(Exception):
+            await self._kube.call(
+                "delete pod",
+                self._kube.core.delete_namespaced_pod,
+                self.pod_name,
+                self.namespace,
+                grace_period_seconds=0,
+            )
+
+    async def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        await self.cancel()
+        for future in [*self._drivers, *self._background]:
+            future.cancel()
+        await self._kube.close()
+
+    async def wait(self) -> None:
+        """Until RunFinished was emitted (tests)."""
+        if self._main is not None:
+            await asyncio.shield(self._main)
+
+    # ---- inspection ------------------------------------------------------------------------------
+
+    def inspect(self, step: StepRef) -> StepView:
+        track = self._track(step)
+        containers = {c.get("name"): c for c in (self._pod.get("spec") or {}).get("containers") or []}
+        container = containers.get(track.container) or {}
+        statuses = {s.get("name"): s for s in (self._pod.get("status") or {}).get("containerStatuses") or []}
+        status = statuses.get(track.container) or {}
+        args = list(container.get("args") or [])
+        command: list[str] = []
+        if "-entrypoint" in args:
+            command.append(str(args[args.index("-entrypoint") + 1]))
+        if "--" in args:
+            command += [str(a) for a in args[args.index("--") + 1 :]]
+        raw = self._task.steps[track.index].data()
+        state = status.get("state") or {}
+        started: str | None = (state.get("running") or state.get("terminated") or {}).get("startedAt")
+        finished: str | None = (state.get("terminated") or {}).get("finishedAt")
+        params: dict[str, Any] = {}
+        for decl in self._task.data().get("params") or []:
+            if "default" in decl:
+                params[str(decl["name"])] = decl["default"]
+        for given in (self._taskrun.get("spec") or {}).get("params") or []:
+            params[str(given.get("name"))] = given.get("value")
+        results = {
+            str(r.get("name")): r.get("value") if isinstance(r.get("value"), str) else json.dumps(r.get("value"))
+            for r in (self._taskrun.get("status") or {}).get("results") or []
+        }
+        workspaces = {
+            str(w.get("name")): str(w.get("mountPath") or f"/workspace/{w.get('name')}")
+            for w in self._task.data().get("workspaces") or []
+        }
+        return StepView(
+            task_id=step.task_id,
+            step_index=track.index,
+            name=track.label,
+            image=str(container.get("image") or raw.get("image") or ""),
+            command=command if raw.get("script") is None else [],
+            args=[],
+            script=str(raw["script"]) if raw.get("script") is not None else None,
+            working_dir=str(container.get("workingDir") or raw.get("workingDir") or "/workspace"),
+            env=self._env(container),
+            params=params,
+            results=results,
+            workspaces=workspaces,
+            state=track.state,
+            exit_code=track.exit_code,
+            started_at=started,
+            finished_at=finished,
+            pod=self.pod_name or "",
+            container=track.container,
+            extra={
+                "node": str((self._pod.get("spec") or {}).get("nodeName") or ""),
+                "imageDigest": str(status.get("imageID") or ""),
+                "containerState": next(iter(state), "waiting"),
+                "restartCount": str(status.get("restartCount", 0)),
+                "namespace": self.namespace,
+                "taskRun": self.name or "",
+            },
+        )
+
+    def _env(self, container: dict[str, Any]) -> dict[str, str]:
+        """The container's env from the pod spec: values, fieldRefs and ConfigMap refs resolved,
+        Secret values masked."""
+        env: dict[str, str] = {}
+        meta = self._pod.get("metadata") or {}
+        for source in container.get("envFrom") or []:
+            prefix = str(source.get("prefix") or "")
+            if source.get("configMapRef"):
+                for key, value in self._configmaps.get(str(source["configMapRef"].get("name")), {}).items():
+                    env[prefix + key] = value
+            elif source.get("secretRef"):
+                env[f"{prefix}<Secret {source['secretRef'].get('name')}>"] = SECRET_MASK
+        for var in container.get("env") or []:
+            name = str(var.get("name"))
+            if "valueFrom" not in var:
+                env[name] = str(var.get("value") or "")
+                continue
+            source = var.get("valueFrom") or {}
+            if source.get("secretKeyRef"):
+                env[name] = SECRET_MASK
+            elif source.get("configMapKeyRef"):
+                ref = source["configMapKeyRef"]
+                found = self._configmaps.get(str(ref.get("name")), {}).get(str(ref.get("key")))
+                env[name] = found if found is not None else f"<ConfigMap {ref.get('name')} key {ref.get('key')}>"
+            elif source.get("fieldRef"):
+                env[name] = _field(self._pod, meta, str(source["fieldRef"].get("fieldPath")))
+            else:
+                env[name] = "<resource field>"
+        return env
+
+    async def exec(self, step: StepRef, argv: list[str]) -> ExecResult:
+        if not argv:
+            raise EngineError("nothing to run")
+        track = self._track(step)
+        try:
+            code, output = await self._exec(track, argv)
+        except EngineError as exc:
+            self._emit(Output(self.name, track.index, "console", f"{exc}\n"))
+            raise
+        return ExecResult(code, output)
+
+
+def _condition(obj: dict[str, Any]) -> dict[str, Any]:
+    for condition in (obj.get("status") or {}).get("conditions") or []:
+        if condition.get("type") == "Succeeded":
+            return dict(condition)
+    return {}
+
+
+def _termination(message: str) -> dict[str, str]:
+    try:
+        entries = json.loads(message) if message else []
+    except ValueError:
+        return {}
+    if not isinstance(entries, list):
+        return {}
+    return {str(e.get("key")): str(e.get("value")) for e in entries if isinstance(e, dict)}
+
+
+def _field(pod: dict[str, Any], meta: dict[str, Any], path: str) -> str:
+    simple = {
+        "metadata.name": meta.get("name"),
+        "metadata.namespace": meta.get("namespace"),
+        "metadata.uid": meta.get("uid"),
+        "spec.nodeName": (pod.get("spec") or {}).get("nodeName"),
+        "spec.serviceAccountName": (pod.get("spec") or {}).get("serviceAccountName"),
+        "status.podIP": (pod.get("status") or {}).get("podIP"),
+        "status.hostIP": (pod.get("status") or {}).get("hostIP"),
+    }
+    if path in simple:
+        return str(simple[path] or "")
+    for prefix, key in (("metadata.labels['", "labels"), ("metadata.annotations['", "annotations")):
+        if path.startswith(prefix) and path.endswith("']"):
+            return str((meta.get(key) or {}).get(path[len(prefix) : -2], ""))
+    return f"<{path}>"
+
+
+def create_tekton_engine(document: Document, options: RunOptions) -> Engine:
+    """The factory the session uses (`engine: tekton`)."""
+    return TektonEngine(document, options)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,7 +17,7 @@ from tests.kube.cluster import Cluster
 
 pytestmark = pytest.mark.timeout(30)
 
-FIXTURE = "fixtures/tekton/single-task.yaml"
+FIXTURE = str(Path(__file__).resolve().parents[2] / "fixtures" / "tekton" / "single-task.yaml")
 
 
 def _taskrun(debug: bool) -> dict[str, Any]:

@@ -68,6 +68,7 @@ class LocalEngine(Engine):
         if document.kind not in ("Task", "TaskRun", "Pipeline", "PipelineRun"):
             raise EngineError(f"{document.key}: the local engine runs Tekton Tasks and Pipelines, not {document.kind}")
         self._doc = document
+        self._data = document.data()  # the document as plain data, constructed once
         self._options = options
         self._folder: str | None = None
         self._sink: EventSink | None = None
@@ -84,9 +85,12 @@ class LocalEngine(Engine):
             raise EngineError("this run was already started")
         self._sink = sink
         root = self._options.run_root
-        if root:
-            ensure_dir(root)
-        self._folder = tempfile.mkdtemp(prefix="pipeline-dap-", dir=root)
+        try:
+            if root:
+                ensure_dir(root)
+            self._folder = tempfile.mkdtemp(prefix="pipeline-dap-", dir=root)
+        except OSError as exc:
+            raise EngineError(f"cannot create a run folder in {root or tempfile.gettempdir()}: {exc}") from exc
         try:
             if self._doc.kind in ("Task", "TaskRun"):
                 self._task = TaskRunner(self._task_request(), self._emit)
@@ -104,14 +108,14 @@ class LocalEngine(Engine):
 
     def _spec(self) -> dict[str, Any]:
         """The run document's spec (TaskRun / PipelineRun), or {} for a Task / Pipeline."""
-        return as_dict(self._doc.data().get("spec")) if self._doc.kind.endswith("Run") else {}
+        return as_dict(self._data.get("spec")) if self._doc.kind.endswith("Run") else {}
 
     def _namespace(self) -> str:
-        metadata = as_dict(self._doc.data().get("metadata"))
+        metadata = as_dict(self._data.get("metadata"))
         return self._options.namespace or str(metadata.get("namespace") or "default")
 
     def _run_name(self) -> str:
-        metadata = as_dict(self._doc.data().get("metadata"))
+        metadata = as_dict(self._data.get("metadata"))
         if self._doc.kind.endswith("Run"):
             return generated_name(metadata, self._doc.name)
         return generated_name({}, f"{self._doc.name}-run")
@@ -164,6 +168,7 @@ class LocalEngine(Engine):
         assert self._folder is not None and self._doc.pipeline is not None
         spec = self._spec()
         pipeline = self._doc.pipeline
+        data = pipeline.data()
         where = f"{self._doc.key} spec.timeouts"
         timeouts = as_dict(spec.get("timeouts"))
         pipeline_timeout = duration(timeouts.get("pipeline", spec.get("timeout")), where)
@@ -171,8 +176,10 @@ class LocalEngine(Engine):
             name=self._run_name(),
             spec=pipeline,
             folder=self._folder,
-            params=resolve_pipeline_params(pipeline, {**named_values(spec.get("params")), **self._options.params}),
-            workspaces=self._bind(as_list(pipeline.data().get("workspaces")), as_list(spec.get("workspaces"))),
+            params=resolve_pipeline_params(
+                pipeline, data, {**named_values(spec.get("params")), **self._options.params}
+            ),
+            workspaces=self._bind(as_list(data.get("workspaces")), as_list(spec.get("workspaces"))),
             timeouts={
                 "pipeline": _earliest(pipeline_timeout, self._options.timeout),
                 "tasks": duration(timeouts.get("tasks"), where),

@@ -501,7 +501,10 @@ def _collect_matrix_results(outcomes: list[TaskOutcome]) -> dict[str, Value]:
     return dict(collected)
 
 
-def resolve_pipeline_params(spec: PipelineSpec, given: Mapping[str, object]) -> dict[str, Value]:
-    """Pipeline params: declared (with defaults) and given (run params, launch params)."""
-    decls = [as_dict(p) for p in as_list(spec.data().get("params"))]
+def resolve_pipeline_params(
+    spec: PipelineSpec, data: Mapping[str, Any], given: Mapping[str, object]
+) -> dict[str, Value]:
+    """Pipeline params (`data` is `spec.data()`): declared, with defaults, and given (run
+    params, launch params)."""
+    decls = [as_dict(p) for p in as_list(data.get("params"))]
     return resolve_params(decls, given, f'Pipeline "{spec.name}" ({spec.span.path}:{spec.span.line})')

@@ -7,7 +7,7 @@ import asyncio
 import contextlib
 import os
 import signal
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Collection, Mapping, Sequence
 
 from dap_server.engines.local.supervisor import PARENT_PID_ENV, command_line
 
@@ -53,24 +53,27 @@ async def lines(stream: asyncio.StreamReader | None) -> AsyncIterator[str]:
         yield raw.decode(errors="replace")
 
 
-async def exit_of(proc: asyncio.subprocess.Process) -> bool:
-    """Wait until the supervisor has exited. True: its pipes are closed too (the normal end).
-    False: it exited but something the step started, outside its process group, still holds
-    its pipes; that session has then been ended, and a process that made its own session may
-    still hold them (the caller stops reading). Needed because `Process.wait()` also waits
-    for the pipes to close (Python 3.11), which would wait for ever."""
-    waiter = asyncio.ensure_future(proc.wait())
-    try:
-        while True:
-            done, _ = await asyncio.wait({waiter}, timeout=PIPE_GRACE)
-            if done:
-                return True
-            if proc.returncode is not None:
-                kill_session(proc.pid)
-                done, _ = await asyncio.wait({waiter}, timeout=PIPE_GRACE)
-                return bool(done)
-    finally:
-        waiter.cancel()
+async def drain(proc: asyncio.subprocess.Process, readers: Collection[asyncio.Future[None]]) -> None:
+    """Wait until `readers` (tasks reading the process's pipes) have reached the end of the
+    pipes and the process has exited: the normal end. If the process has exited but a pipe
+    stays open (something it started, out of its process group, still holds it), end its
+    session and, after a grace, stop waiting for the readers (the caller cancels them).
+
+    `Process.wait()` cannot tell these apart in Python 3.11: called before the exit it also
+    waits for the pipes to close (for ever, here), called after it returns at once."""
+    while True:
+        _, pending = await asyncio.wait(readers, timeout=PIPE_GRACE)
+        if not pending:
+            await proc.wait()
+            return
+        if proc.returncode is not None:
+            kill_session(proc.pid)
+            _, pending = await asyncio.wait(pending, timeout=PIPE_GRACE)
+            if pending:  # held by a process in a session of its own: let go of our ends
+                transport = getattr(proc, "_transport", None)  # Process has no public close()
+                if transport is not None:
+                    transport.close()
+            return
 
 
 def signal_process(pid: int, signum: int) -> None:

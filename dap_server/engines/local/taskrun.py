@@ -58,8 +58,7 @@ from dap_server.engines.local.common import (
 )
 from dap_server.engines.local.process import (
     KILL_GRACE,
-    PIPE_GRACE,
-    exit_of,
+    drain,
     kill_session,
     lines,
     signal_process,
@@ -181,7 +180,8 @@ class TaskRunner:
             self._warn(None, f'sidecar "{as_dict(entry).get("name", "")}" is not run by the local engine')
         self.values = self._values(spec)
         template = as_dict(data.get("stepTemplate"))
-        self.steps = [StepState(self._plan(step, template)) for step in spec.steps]
+        raw_steps = [as_dict(s) for s in as_list(data.get("steps"))]
+        self.steps = [StepState(self._plan(step, raw_steps[step.index], template)) for step in spec.steps]
         self._stop_reason: str | None = None
         self._stop_message = ""
         self._error: str | None = None
@@ -230,8 +230,8 @@ class TaskRunner:
             values[f"steps.{container}.exitCode.path"] = os.path.join(self.tekton, "steps", container, "exitCode")
         return values
 
-    def _plan(self, step: Step, template: Mapping[str, Any]) -> StepPlan:
-        raw = merge_step_template(template, step.data())
+    def _plan(self, step: Step, fields: Mapping[str, Any], template: Mapping[str, Any]) -> StepPlan:
+        raw = merge_step_template(template, fields)
         label = step.label
         where = f'{self._where}, step "{label}"'
         if "ref" in raw:
@@ -447,10 +447,10 @@ class TaskRunner:
         stderr = asyncio.ensure_future(self._pump_stderr(st, proc.stderr, stdout))
         readers = {stdout, stderr}
         try:
-            closed = await exit_of(proc)
-            done, _ = await asyncio.wait(readers, timeout=None if closed else PIPE_GRACE)
-            for reader in done:
-                reader.result()  # a bug in a reader surfaces here
+            await drain(proc, readers)
+            for reader in readers:
+                if reader.done():
+                    reader.result()  # a bug in a reader surfaces here
         finally:
             for reader in readers:
                 reader.cancel()
@@ -697,8 +697,7 @@ class TaskRunner:
 
         reader = asyncio.ensure_future(read())
         try:
-            closed = await exit_of(proc)  # not communicate(): a background job would hold the pipe
-            await asyncio.wait({reader}, timeout=None if closed else PIPE_GRACE)
+            await drain(proc, {reader})  # not communicate(): a background job would hold the pipe
         finally:
             reader.cancel()
             if proc.returncode is None:

@@ -541,8 +541,8 @@ class Supervisor:
         return 0
 
     def run(self) -> int:
+        """Steps 1-4 of the module docstring (main() installs the SIGTERM handler: step 5)."""
         args = self.args
-        signal.signal(signal.SIGTERM, self.on_sigterm)
         for wait_file in args.wait_files:
             hit = wait_for_any([wait_file, wait_file + markers.ERR_SUFFIX], args.wait_file_content, self.libc)
             if hit != wait_file and not args.breakpoint_on_failure:
@@ -624,11 +624,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return USAGE_EXIT
     parent = os.environ.pop(PARENT_PID_ENV, "")
     libc = Libc()
-    # SIGTERM, not SIGKILL, for the supervisor itself: its handler then kills the command's
-    # whole process group (the command's own death signal reaches only the command, not what
-    # it started) and fails the step. SIGTERM is handled at any point, waits included.
-    libc.die_with_parent(int(parent) if parent.isdigit() else None, signal.SIGTERM)
     supervisor = Supervisor(args, libc)
+    signal.signal(signal.SIGTERM, supervisor.on_sigterm)
+    # SIGTERM, not SIGKILL, for the supervisor itself (its handler is in place first): the
+    # handler kills the command's whole process group (the command's own death signal reaches
+    # only the command, not what it started) and fails the step, at any point, waits included.
+    libc.die_with_parent(int(parent) if parent.isdigit() else None, signal.SIGTERM)
     try:
         return supervisor.run()
     finally:

@@ -155,8 +155,8 @@ class PipelineRunner:
                 if not decl.get("optional") and str(decl.get("name")) not in bound:
                     raise EngineError(f'{where}: workspace "{decl.get("name")}" of its Task is not bound')
             for binding in map(as_dict, as_list(node.data.get("workspaces"))):
-                if str(binding.get("workspace", binding.get("name"))) not in self.request.workspaces:
-                    raise EngineError(f'{where}: pipeline workspace "{binding.get("workspace")}" is not declared')
+                if _pipeline_workspace(binding) not in self.request.workspaces:
+                    raise EngineError(f'{where}: pipeline workspace "{_pipeline_workspace(binding)}" is not declared')
         seen: set[str] = set()
         path: list[str] = []
 
@@ -295,23 +295,25 @@ class PipelineRunner:
         try:
             combinations = self._combinations(node, values)
             params = self._params(node, values)
+            workspaces = self._workspaces(node, values)
+            context = _pipeline_context(values)
+            timeout = duration(node.data.get("timeout"), f'task "{node.task.name}"')
+            assert node.task.task is not None
             requests = []
             for instance, combination in enumerate(combinations) if combinations is not None else [(None, {})]:
                 task_id = self._task_id(node, instance)
-                display = node.task.name if instance is None else f"{node.task.name} [{instance}]"
-                assert node.task.task is not None
                 requests.append(
                     TaskRunRequest(
                         name=task_id,
-                        display_name=display,
+                        display_name=node.task.name if instance is None else f"{node.task.name} [{instance}]",
                         spec=node.task.task,
                         folder=os.path.join(self.request.folder, task_id),
                         params={**params, **combination},
-                        workspaces=self._workspaces(node),
-                        context=_pipeline_context(values),
+                        workspaces=workspaces,
+                        context=context,
                         pipeline_task=node.task.name,
                         instance=instance,
-                        timeout=duration(node.data.get("timeout"), f'task "{node.task.name}"'),
+                        timeout=timeout,
                         debug=self.request.debug,
                         namespace=self.request.namespace,
                     )
@@ -362,16 +364,10 @@ class PipelineRunner:
             if not isinstance(items, list):
                 raise EngineError(f'matrix param "{param.get("name")}" of task "{node.task.name}" is not an array')
             axes.append((str(param.get("name")), items))
-        names = {name for name, _ in axes}
-        combos: list[dict[str, object]] = (
-            [
-                dict(zip(names_in_order, combo, strict=True))
-                for names_in_order in [[name for name, _ in axes]]
-                for combo in itertools.product(*(items for _, items in axes))
-            ]
-            if axes
-            else []
-        )
+        names = [name for name, _ in axes]
+        combos: list[dict[str, object]] = []
+        if axes:  # (the product of no axes would be one empty combination)
+            combos = [dict(zip(names, c, strict=True)) for c in itertools.product(*(i for _, i in axes))]
         originals = list(combos)
         for include in map(as_dict, as_list(matrix.get("include"))):
             extra = {
@@ -386,13 +382,13 @@ class PipelineRunner:
                 combos.append(dict(extra))
         return combos
 
-    def _workspaces(self, node: _Node) -> dict[str, str | None]:
+    def _workspaces(self, node: _Node, values: Mapping[str, Value]) -> dict[str, str | None]:
         bound: dict[str, str | None] = {}
         for binding in map(as_dict, as_list(node.data.get("workspaces"))):
-            source = self.request.workspaces.get(str(binding.get("workspace", binding.get("name"))))
+            source = self.request.workspaces.get(_pipeline_workspace(binding))
             sub = scalar_text(binding.get("subPath") or "")
             if source is not None and sub:
-                sub_text, _ = substitute(sub, self._values(node))
+                sub_text, _ = substitute(sub, values)
                 source = ensure_dir(os.path.join(source, sub_text))
             bound[str(binding.get("name"))] = source
         return bound
@@ -476,6 +472,11 @@ def _references(*items: object) -> list[Reference]:
         elif isinstance(item, list):
             stack.extend(item)
     return out
+
+
+def _pipeline_workspace(binding: Mapping[str, Any]) -> str:
+    """The pipeline workspace a pipeline task's binding names (`workspace`, else its own name)."""
+    return str(binding.get("workspace", binding.get("name")))
 
 
 def _result_references(data: Mapping[str, Any]) -> list[Reference]:

@@ -143,6 +143,10 @@ class EngineError(Exception):
 class Engine(ABC):
     """A run of one document. Create, `start`, drive with `resume`, end with `cancel`/`close`."""
 
+    async def prepare(self) -> None:
+        """Check what a start needs (cluster reachable, feature gates) before the launch is
+        answered, so a run that cannot start fails the launch itself. Nothing is created."""
+
     @abstractmethod
     async def start(self, sink: EventSink) -> None:
         """Begin the run and return at once; events go to `sink` (called on the event loop)."""

@@ -89,8 +89,29 @@ def run_options(config: LaunchConfig) -> RunOptions:
         namespace=config.namespace,
         kube_context=config.kube_context,
         kubeconfig=config.kubeconfig,
+        timeout=_seconds(config.model_extra.get("timeout")) if config.model_extra else None,
         extra=dict(config.model_extra or {}),
     )
+
+
+def _seconds(value: object) -> float | None:
+    """A launch `timeout`: seconds as a number, or a Go duration like "1h30m", "90s"."""
+    if value is None:
+        return None
+    if isinstance(value, int | float):
+        return float(value)
+    total, number = 0.0, ""
+    units = {"h": 3600.0, "m": 60.0, "s": 1.0}
+    for char in str(value).strip():
+        if char.isdigit() or char == ".":
+            number += char
+        elif char in units and number:
+            total, number = total + float(number) * units[char], ""
+        else:
+            raise LaunchError(f"timeout {value!r}: use seconds or a duration like 1h30m")
+    if number:
+        raise LaunchError(f"timeout {value!r}: a duration needs a unit (h, m, s)")
+    return total
 
 
 def create_engine(config: LaunchConfig, document: Document) -> Engine:
@@ -106,7 +127,20 @@ def create_engine(config: LaunchConfig, document: Document) -> Engine:
             return create_local_engine(document, options)
         except EngineError as exc:
             raise LaunchError(str(exc)) from None
+    if config.engine == "tekton":
+        if is_argo(document):
+            raise LaunchError(f'{document.key} is an Argo document: use "engine": "argo" or "local"')
+        try:
+            from dap_server.engines.tekton import create_tekton_engine
+        except ImportError as exc:
+            raise LaunchError(
+                f'engine "tekton" needs the Kubernetes client: pip install "pipeline-dap[kube]" ({exc})'
+            ) from None
+        try:
+            return create_tekton_engine(document, options)
+        except EngineError as exc:
+            raise LaunchError(str(exc)) from None
     raise LaunchError(
-        f'engine "{config.engine}" is not available in this build: use "engine": "local" '
-        "(the Kubernetes engines are not shipped yet)"
+        f'engine "{config.engine}" is not available in this build: use "engine": "local", or "tekton" for '
+        "Tasks and TaskRuns on a cluster (the Argo cluster engine is not shipped yet)"
     )

@@ -153,6 +153,11 @@ class Session:
             engine = create_engine(config, document)
         except LaunchError as exc:
             raise RequestError(str(exc), show_user=True) from None
+        try:
+            await engine.prepare()
+        except EngineError as exc:
+            await engine.close()
+            raise RequestError(str(exc), show_user=True) from None
         self.config, self.sources, self.document, self.engine = config, sources, document, engine
         self.entry_pending = config.stop_on_entry
         self.bp_requests.check_files()

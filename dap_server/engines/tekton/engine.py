@@ -123,6 +123,7 @@ class TektonEngine(Engine):
         if document.task is None:
             raise EngineError(f"{document.key}: its Task is not resolved ({document.path})")
         self._doc = document
+        self._prepared = False
         self._task: TaskSpec = document.task
         self._options = options
         self._kube = Kube(options.kubeconfig, options.kube_context)
@@ -146,14 +147,24 @@ class TektonEngine(Engine):
 
     # ---- start -----------------------------------------------------------------------------
 
+    async def prepare(self) -> None:
+        """Connect and check the alpha gate: a launch on a cluster that cannot run it fails at once."""
+        try:
+            await self._kube.connect()
+            self.namespace = self._options.namespace or self._doc_namespace() or self._kube.default_namespace
+            await self._check_feature_flags()
+        except BaseException:
+            await self._kube.close()
+            raise
+        self._prepared = True
+
     async def start(self, sink: EventSink) -> None:
         if self._main is not None or self._closed:
             raise EngineError("this run was already started")
         self._sink = sink
         try:
-            await self._kube.connect()
-            self.namespace = self._options.namespace or self._doc_namespace() or self._kube.default_namespace
-            await self._check_feature_flags()
+            if not self._prepared:
+                await self.prepare()
             body = self._taskrun_body()
             try:
                 created = await self._kube.call(

@@ -208,6 +208,7 @@ class Libc:
 
     def __init__(self) -> None:
         self._lib: Any = None
+        self._watcher: Watcher | None = None
         if sys.platform.startswith("linux"):
             try:
                 import ctypes
@@ -226,6 +227,12 @@ class Libc:
             return
         if expected_parent is not None and os.getppid() != expected_parent:
             os._exit(1)  # the parent died before the death signal was armed
+
+    def watcher(self) -> Watcher:
+        """This process's file watcher (one inotify instance per process: see Watcher)."""
+        if self._watcher is None:
+            self._watcher = Watcher(self)
+        return self._watcher
 
     def inotify_init(self) -> int:
         """A non-blocking inotify fd, or -1."""
@@ -354,6 +361,12 @@ class Watcher:
             self.release()
 
 
+def wait_for_any(paths: Sequence[str], expect_content: bool = False, libc: Libc | None = None) -> str:
+    """`Watcher.wait_for_any` with the process's watcher (`libc.watcher()`); pass the process's
+    Libc: without one, each call leaves an inotify instance open."""
+    return (libc or Libc()).watcher().wait_for_any(paths, expect_content)
+
+
 def look_path(name: str) -> str:
     """Go's exec.LookPath: a name without a slash is searched in PATH; not found is an OSError
     with Go's text."""
@@ -392,7 +405,7 @@ class Supervisor:
     def __init__(self, args: Args, libc: Libc) -> None:
         self.args = args
         self.libc = libc
-        self.watcher = Watcher(libc)
+        self.watcher = libc.watcher()
         self.child = 0  # the command's pid (and process group id) once forked
         self.termination: list[tuple[str, str]] = []
         self._trace = os.environ.pop(TRACE_ENV, "")

@@ -127,6 +127,7 @@ class Debugger:
         self.exit_code: int | None = None
         self.exited = asyncio.Event()
         self.server_gone = False
+        self.disconnected = False  # we said disconnect: the server closing after it is expected
         self.trace: IO[str] | None = None
         self.log_path: str | None = None
         self._file_lines: dict[str, list[str]] = {}
@@ -206,7 +207,7 @@ class Debugger:
             code = await self._start(client)
             if code is None:
                 code = await self._loop()
-            clean = not self.server_gone
+            clean = not self.server_gone or self.disconnected
             return code
         finally:
             uninstall()
@@ -337,6 +338,7 @@ class Debugger:
         if not self.terminated and not self.server_gone:
             self.say("Cancelling the run.")
             with contextlib.suppress(DapError, ServerClosed, TimeoutError):
+                self.disconnected = True
                 await self.client.request("disconnect", {"terminateDebuggee": True}, timeout=END_WAIT)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.exited.wait(), 2)
@@ -347,6 +349,7 @@ class Debugger:
     async def _shutdown(self, client: DapClient) -> None:
         if not client.at_eof:
             with contextlib.suppress(DapError, ServerClosed, TimeoutError, ConnectionError):
+                self.disconnected = True
                 await client.request("disconnect", {"terminateDebuggee": True}, timeout=END_WAIT)
         if await client.close(timeout=END_WAIT) is None:
             await client.kill()

@@ -146,6 +146,7 @@ class Engine(ABC):
     async def prepare(self) -> None:
         """Check what a start needs (cluster reachable, feature gates) before the launch is
         answered, so a run that cannot start fails the launch itself. Nothing is created."""
+        return None
 
     @abstractmethod
     async def start(self, sink: EventSink) -> None:
@@ -154,6 +155,12 @@ class Engine(ABC):
     @abstractmethod
     async def resume(self, step: StepRef, kind: PauseKind, action: Resume) -> None:
         """Release a pause reported by StepPaused. A marker write and nothing else."""
+
+    async def skip_after(self, step: StepRef) -> None:
+        """The debugger will not stop after this step (which is about to run): release its
+        after-step pause ahead, so the step does not wait for a round trip. Engines without
+        that ability pause as usual and the session releases the pause when it comes."""
+        return None
 
     @abstractmethod
     async def cancel(self) -> None:

@@ -309,7 +309,7 @@ class Session:
         pause = Pause(event.step, event.kind, event.exit_code, event.reason)
         stop = self._decide(thread, pause)
         if stop is None:
-            self.spawn(self._resume(event.step, event.kind, _default_action(event.kind)))
+            self.spawn(self._resume(event.step, event.kind, _default_action(event.kind), thread))
             return
         reason, description, hit_ids = stop
         thread.pause = pause
@@ -411,13 +411,34 @@ class Session:
             log.warning("inspect %s failed: %s", step, exc)
             return None
 
-    async def _resume(self, step: StepRef, kind: PauseKind, action: Resume) -> None:
+    async def _resume(self, step: StepRef, kind: PauseKind, action: Resume, thread: ThreadState | None = None) -> None:
         if self.engine is None:
             return
         try:
+            if (
+                thread is not None
+                and kind is PauseKind.BEFORE
+                and action is Resume.CONTINUE
+                and not self._may_stop_after(thread, step.step_index)
+            ):
+                await self.engine.skip_after(step)
             await self.engine.resume(step, kind, action)
         except EngineError as exc:
             self.console(f"Could not resume step {step.step_index} of {step.task_id}: {exc}\n")
+
+    def _may_stop_after(self, thread: ThreadState, index: int) -> bool:
+        """Whether the after-step pause of a step about to run could become a stop. Decided as
+        the step starts: breakpoints set while it runs apply from the next step on (dap-mapping:
+        "every step that has not started"), and a pause request stops at the next boundary."""
+        if self.released:
+            return False
+        last = index == thread.last_index
+        if thread.intent is Intent.PAUSE or (thread.intent in (Intent.NEXT, Intent.OUT) and last):
+            return True
+        step, task_span = self.source_step(thread, index)
+        if step is None:
+            return True  # unknown source: keep the pause, the stop decision will be made then
+        return bool(self.breakpoints.for_step(step, task_span, "after", first=index == 0, last=last))
 
     # ------------------------------------------------------------------ execution control
 
@@ -440,7 +461,7 @@ class Session:
         action = _default_action(pause.kind)
         if pause.kind is PauseKind.FAILURE and thread.exit_code_override == 0:
             action = Resume.CONTINUE
-        await self._resume(pause.step, pause.kind, action)
+        await self._resume(pause.step, pause.kind, action, thread)
 
     async def _release_others(self, keep: ThreadState) -> None:
         for other in list(self.threads.values()):

@@ -228,6 +228,9 @@ class LocalEngine(Engine):
     async def resume(self, step: StepRef, kind: PauseKind, action: Resume) -> None:
         self._runner(step.task_id).resume(step.step_index, kind, action)
 
+    async def skip_after(self, step: StepRef) -> None:
+        self._runner(step.task_id).skip_after(step.step_index)
+
     async def cancel(self) -> None:
         """SIGTERM every supervisor (paused ones too: they write out.err and exit 9), wait for
         the run to end (RunFinished is emitted), then SIGKILL whatever is left in their sessions."""

@@ -572,8 +572,13 @@ class Supervisor:
         """The command succeeded (or its failure is tolerated): after-step pause, then
         `status/exitCode` and `out`; exit 0."""
         self.write_termination((markers.KEY_EXIT_CODE, str(exit_code)))
-        if self.args.debug_after_step and not self.pause(
-            markers.AFTER_STEP_MESSAGE, "after", self.args.post_file + markers.AFTER_STEP_SUFFIX
+        after_marker = self.args.post_file + markers.AFTER_STEP_SUFFIX
+        # A marker written ahead (the debugger will not stop there) releases the pause before it
+        # is taken: no message, no wait. Our own pause, so no Tekton behaviour changes.
+        if (
+            self.args.debug_after_step
+            and not os.path.exists(after_marker)
+            and not self.pause(markers.AFTER_STEP_MESSAGE, "after", after_marker)
         ):
             self.write_post_file(failed=True)
             log(markers.FAIL_AFTER_STEP)

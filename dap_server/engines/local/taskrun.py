@@ -607,6 +607,16 @@ class TaskRunner:
             raise EngineError(f"{self.task_id} has no step {index}")
         return self.steps[index]
 
+    def skip_after(self, index: int) -> None:
+        """Release step `index`'s after-step pause before it is taken (the marker, ahead)."""
+        st = self.step(index)
+        if st.paused is not None:
+            return
+        try:
+            markers.apply_writes(self.tekton, markers.marker_writes(PauseKind.AFTER, Resume.CONTINUE, index))
+        except OSError as exc:
+            raise EngineError(f"cannot release {self.task_id} ahead: {exc}") from exc
+
     def resume(self, index: int, kind: PauseKind, action: Resume) -> None:
         st = self.step(index)
         if st.paused is not kind:

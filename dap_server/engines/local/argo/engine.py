@@ -144,9 +144,7 @@ class ArgoLocalEngine(Engine):
             "ClusterWorkflowTemplate",
             "CronWorkflow",
         ):
-            raise EngineError(
-                f"{document.key}: the local Argo engine runs Argo Workflows, not {document.kind}"
-            )
+            raise EngineError(f"{document.key}: the local Argo engine runs Argo Workflows, not {document.kind}")
         entry = document.run_entrypoint()
         if entry is None or document.template(entry) is None:
             raise EngineError(f"{document.key}: no entrypoint template to run ({document.path})")
@@ -159,9 +157,7 @@ class ArgoLocalEngine(Engine):
             base_args = as_list(as_dict(base.get("arguments")).get("parameters"))
             own_args = as_list(as_dict(self._spec.get("arguments")).get("parameters"))
             names = {str(p.get("name")) for p in own_args if isinstance(p, dict)}
-            merged = [
-                p for p in base_args if isinstance(p, dict) and str(p.get("name")) not in names
-            ] + own_args
+            merged = [p for p in base_args if isinstance(p, dict) and str(p.get("name")) not in names] + own_args
             self._spec["arguments"] = {"parameters": merged}
         metadata = as_dict(document.data().get("metadata"))
         self.name = generated_name(metadata, document.name)
@@ -188,9 +184,7 @@ class ArgoLocalEngine(Engine):
             and str(p["name"]) not in options.params
         ]
         if missing:
-            raise EngineError(
-                f'{document.key}: workflow parameter "{missing[0]}" has no value ({document.path})'
-            )
+            raise EngineError(f'{document.key}: workflow parameter "{missing[0]}" has no value ({document.path})')
         self._sink: EventSink | None = None
         self._folder: str | None = None
         self._main: asyncio.Future[None] | None = None
@@ -353,9 +347,7 @@ class ArgoLocalEngine(Engine):
         scope.update({f"inputs.parameters.{k}": v for k, v in inputs.items()})
         return scope
 
-    async def _call(
-        self, task: ArgoTask, scope: dict[str, str], node_name: str, frames: Frames, prefix: str
-    ) -> Result:
+    async def _call(self, task: ArgoTask, scope: dict[str, str], node_name: str, frames: Frames, prefix: str) -> Result:
         """One DAG task / steps item: when, fan-out, then the template it calls."""
         data = task.data()
         target = task.target
@@ -450,9 +442,7 @@ class ArgoLocalEngine(Engine):
     def _child_frames(self, task: ArgoTask, template: Template, frames: Frames) -> Frames:
         return ((task.name, task.span), (template.name, template.span), *frames)
 
-    async def _steps(
-        self, template: Template, inputs: dict[str, str], node_name: str, frames: Frames
-    ) -> Result:
+    async def _steps(self, template: Template, inputs: dict[str, str], node_name: str, frames: Frames) -> Result:
         scope = self._scope(inputs)
         phase, message = SUCCEEDED, ""
         for index, group in enumerate(template.groups):
@@ -498,15 +488,11 @@ class ArgoLocalEngine(Engine):
                     outputs[f"parameters.{decl['name']}"] = text_of(substitute(expr, scope))
         return outputs
 
-    async def _dag(
-        self, template: Template, inputs: dict[str, str], node_name: str, frames: Frames
-    ) -> Result:
+    async def _dag(self, template: Template, inputs: dict[str, str], node_name: str, frames: Frames) -> Result:
         scope = self._scope(inputs)
         calls = template.calls.tasks if template.calls is not None else []
         tasks = [t for t in calls if isinstance(t, ArgoTask)]
-        done: dict[str, asyncio.Future[Result]] = {
-            t.name: asyncio.get_running_loop().create_future() for t in tasks
-        }
+        done: dict[str, asyncio.Future[Result]] = {t.name: asyncio.get_running_loop().create_future() for t in tasks}
         handled: set[str] = set()
 
         async def run(task: ArgoTask) -> None:
@@ -542,9 +528,7 @@ class ArgoLocalEngine(Engine):
                     self._emit(TaskFinished(name, True, "Skipped", "omitted: its dependencies were not met"))
                     done[task.name].set_result(Result(SKIPPED))
                     return
-                result = await self._call(
-                    task, scope, name, self._child_frames(task, template, frames), "tasks"
-                )
+                result = await self._call(task, scope, name, self._child_frames(task, template, frames), "tasks")
             except ExpressionError as exc:
                 result = Result(ERROR, message=f"depends: {exc}")
             except EngineError as exc:
@@ -606,11 +590,7 @@ class ArgoLocalEngine(Engine):
             }
             working = str(body.get("workingDir") or "")
             deps = [str(d) for d in as_list(body.get("dependencies"))]
-            out.append(
-                Container(
-                    name, body, command, script, env, working if os.path.isdir(working) else folder, deps
-                )
-            )
+            out.append(Container(name, body, command, script, env, working if os.path.isdir(working) else folder, deps))
         return out
 
     async def _pod(

@@ -8,8 +8,10 @@ Scheduling follows Tekton's PipelineRun reconciler:
 - when ready, a task is skipped (TaskFinished reason "Skipped", message = Tekton's skipping
   reason, no TaskStarted) if the run is stopping (a task failed: no new task starts, running
   ones finish), if a timeout was reached, if a parent was skipped for any reason other than
-  its `when` expressions ("Parent Tasks were skipped"), if a result it uses is missing
-  ("Results were missing"), or if its `when` expressions are false. So, as in Tekton with
+  its `when` expressions ("Parent Tasks were skipped"), if a result it uses is missing because
+  its producer did not succeed ("Results were missing"), or if its `when` expressions are
+  false. A result missing from a producer that succeeded fails the run instead
+  (InvalidTaskResultReference), as in Tekton. So, as in Tekton with
   when expressions scoped to the task, a task that only runs after (`runAfter`) a task
   skipped by `when` still runs; one that uses its results is skipped;
 - `finally` tasks run after every other task is done, failed or skipped, concurrently; they
@@ -100,6 +102,7 @@ class PipelineRunner:
         spec = request.spec
         self._where = f'Pipeline "{spec.name}" ({spec.span.path}:{spec.span.line})'
         self._nodes: dict[str, _Node] = {}
+        self._warnings: list[str] = []
         for task in spec.all_tasks():
             self._nodes[task.name] = self._node(task)
         self._check()
@@ -108,6 +111,7 @@ class PipelineRunner:
         self._finally_skip: str | None = None
         self._cancelled = False
         self._timed_out = False
+        self._invalid_reference_reason: str | None = None
         self._running: dict[str, asyncio.Task[None]] = {}
 
     # ---- preparation ---------------------------------------------------------------------
@@ -124,6 +128,8 @@ class PipelineRunner:
             raise EngineError(f"{where}: CEL when expressions are not supported by the local engine")
         if task.is_finally and data.get("runAfter"):
             raise EngineError(f"{where}: a finally task cannot use runAfter")
+        if data.get("retries"):
+            self._warnings.append(f"warning: {where}: retries are not run by the local engine (one attempt)\n")
         parents = {str(p) for p in as_list(data.get("runAfter"))}
         result_parents = {str(ref.parts[1]) for ref in _result_references(data)}
         return _Node(task, data, parents | result_parents, result_parents)
@@ -214,6 +220,8 @@ class PipelineRunner:
 
     async def run(self) -> tuple[bool, str, str]:
         """Run the pipeline; (succeeded, reason, message) for RunFinished."""
+        for text in self._warnings:
+            self._sink(Output(None, None, "console", text))
         loop = asyncio.get_running_loop()
         timers: list[asyncio.TimerHandle] = []
         timeouts = self.request.timeouts
@@ -251,8 +259,12 @@ class PipelineRunner:
                     pending.remove(node)
                     progressed = True
                     skip = self._skip_reason(node)
+                    invalid = self._invalid_reference(node) if skip is None else None
                     if skip is not None:
                         self._skip(node, skip)
+                    elif invalid is not None:
+                        self._invalid_reference_reason = "InvalidTaskResultReference"
+                        self._fail_unstarted(node, invalid)
                     else:
                         self._launch(node)
             if not self._running:
@@ -271,8 +283,10 @@ class PipelineRunner:
             if other.state == "skipped" and not other.skip_when:
                 return PARENT_SKIP
         values = self._values(node)
-        if any(lookup(ref, values) is None for ref in _result_references(node.data)):
-            return MISSING_RESULTS_SKIP
+        for ref in _result_references(node.data):
+            producer = self._nodes[str(ref.parts[1])]
+            if lookup(ref, values) is None and (producer.state != "succeeded" or node.task.is_finally):
+                return MISSING_RESULTS_SKIP  # (a succeeded producer without it: see _invalid_reference)
         for expression in map(as_dict, as_list(node.data.get("when"))):
             given, _ = substitute(scalar_text(expression.get("input", "")), values)
             allowed, _ = substitute_args([scalar_text(v) for v in as_list(expression.get("values"))], values)
@@ -280,6 +294,16 @@ class PipelineRunner:
             if (given in allowed) != (operator == "in"):
                 node.skip_when = True
                 return WHEN_SKIP
+        return None
+
+    def _invalid_reference(self, node: _Node) -> str | None:
+        """A result a task uses that its producer, which succeeded, did not write: Tekton
+        fails the PipelineRun (InvalidTaskResultReference) rather than skipping the task."""
+        values = self._values(node)
+        for ref in _result_references(node.data):
+            if lookup(ref, values) is None:
+                task, result = ref.parts[1], ref.parts[3]
+                return f"Invalid task result reference: Could not find result with name {result} for task {task}"
         return None
 
     def _skip(self, node: _Node, reason: str) -> None:
@@ -418,7 +442,7 @@ class PipelineRunner:
                 f'PipelineRun "{self.request.name}" failed to finish in time; {message}',
             )
         if failed:
-            return False, "Failed", message
+            return False, self._invalid_reference_reason or "Failed", message
         return True, "Completed" if skipped else "Succeeded", message
 
     # ---- stopping ------------------------------------------------------------------------

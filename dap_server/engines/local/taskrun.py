@@ -274,6 +274,8 @@ class TaskRunner:
                 env[name] = resolved
             else:
                 env[name] = text(var.get("value", ""))
+        if raw.get("when"):
+            self._warn(step.index, f"{where}: step when expressions are not evaluated by the local engine: it runs")
         for source in map(as_dict, as_list(raw.get("envFrom"))):
             self._warn(step.index, f"{where}: envFrom {_source(source)} cannot be read locally: ignored")
         timeout = raw.get("timeout")

@@ -597,3 +597,31 @@ spec:
     run = await run_to_end(run_file, debug=False)
     assert run.output(run.task("slow-finally")) == "done\n"
     assert (run.run_finished.succeeded, run.run_finished.reason) == (True, "Succeeded")
+
+
+async def test_a_result_its_succeeded_producer_did_not_write_fails_the_run(tmp_path: Path) -> None:
+    pipeline = tmp_path / "p.yaml"
+    pipeline.write_text(
+        """
+apiVersion: tekton.dev/v1
+kind: Pipeline
+metadata: {name: forgetful}
+spec:
+  tasks:
+    - name: producer
+      taskSpec:
+        results: [{name: value}]
+        steps: [{name: s, image: x, script: echo forgot to write the result}]
+    - name: consumer
+      params: [{name: v, value: $(tasks.producer.results.value)}]
+      taskSpec:
+        params: [{name: v}]
+        steps: [{name: s, image: x, script: echo never}]
+"""
+    )
+    run = await run_to_end(pipeline, debug=False)
+    consumer = run.task_finished("-consumer")
+    assert (consumer.succeeded, consumer.reason) == (False, "Failed")
+    assert consumer.message == "Invalid task result reference: Could not find result with name value for task producer"
+    assert [e.pipeline_task for e in run.of(TaskStarted)] == ["producer"]
+    assert (run.run_finished.succeeded, run.run_finished.reason) == (False, "InvalidTaskResultReference")

@@ -199,7 +199,11 @@ async def test_cancel_while_paused_leaves_no_process_and_no_pod(cluster: Cluster
     assert taskrun["spec"]["status"] == "TaskRunCancelled"
     shape = rec.shape()
     assert shape[-2:] == [("task", False, "Cancelled"), ("run", False, "Cancelled")]
-    assert ("finished", 1, 9, "Cancelled") in shape and ("finished", 2, 9, "Cancelled") in shape
+    assert ("finished", 1, 9, "Cancelled") in shape, shape  # the paused step: the entrypoint's cancel code
+    # the step that never started may be killed before its supervisor has a SIGTERM handler
+    # (a loaded machine): then its code is the signal's, but it is still reported as cancelled
+    (step2,) = [s for s in shape if s[:2] == ("finished", 2)]
+    assert step2[3] == "Cancelled" and step2[2] in (9, 128 + 15), shape
 
 
 async def test_alpha_api_fields_are_required(cluster: Cluster) -> None:

@@ -109,8 +109,6 @@ def argo_exit_code_file(container: str) -> str:
 
 # ---- log texts (verbatim from pkg/entrypoint/entrypointer.go and cmd/entrypoint/main.go) -------
 
-PAUSE_HEADLINE_SUFFIX = " breakpoint has taken effect, waiting for user's decision:"
-
 ON_FAILURE_MESSAGE = (
     "debug onFailure breakpoint has taken effect, waiting for user's decision:\n"
     f"1) continue, use cmd: {DEBUG_SCRIPTS_DIR}/debug-continue\n"
@@ -154,7 +152,7 @@ def log_text(message: str, when: float | None = None) -> str:
     return log_prefix(when) + message + "\n"
 
 
-def _strip_log_prefix(line: str) -> str | None:
+def log_message(line: str) -> str | None:
     """The message of a `log` line (`YYYY/MM/DD HH:MM:SS msg`), or None when it has no prefix."""
     if len(line) < 20 or line[4] != "/" or line[7] != "/" or line[10] != " " or line[19] != " ":
         return None
@@ -162,6 +160,9 @@ def _strip_log_prefix(line: str) -> str | None:
     if not stamp.isdigit() or line[13] != ":" or line[16] != ":":
         return None
     return line[20:]
+
+
+_strip_log_prefix = log_message  # its first name, still used by the Kubernetes Tekton engine
 
 
 # ---- recognising pauses in a step's log ----------------------------------------------------------
@@ -217,7 +218,7 @@ class PauseDetector:
             if text == expected:
                 return Detection(protocol=True)
             self._expect.clear()  # not the message we thought: treat the line as output
-        message = _strip_log_prefix(text)
+        message = log_message(text)
         if message is None:
             return Detection()
         headline = self._headlines.get(message)

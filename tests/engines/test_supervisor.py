@@ -32,7 +32,7 @@ def headline(message: str) -> str:
 
 def is_log(message: str) -> object:
     """Predicate: a Go log line carrying exactly `message`."""
-    return lambda line: markers._strip_log_prefix(line.rstrip("\n")) == message
+    return lambda line: markers.log_message(line.rstrip("\n")) == message
 
 
 def release(tekton: Path, index: int, kind: PauseKind, action: Resume) -> None:
@@ -85,7 +85,7 @@ def test_skip_after_a_failed_previous_step(tmp_path: Path) -> None:
     assert step.wait() == 1
     assert not ran.exists()
     assert step.file("out.err").exists() and not step.file("out").exists()
-    assert [markers._strip_log_prefix(line.rstrip("\n")) for line in step.stderr] == [
+    assert [markers.log_message(line.rstrip("\n")) for line in step.stderr] == [
         "Skipping step because a previous step failed"
     ]
 

@@ -489,7 +489,7 @@ class TaskRunner:
     def _quiet(self, st: StepState, line: str) -> bool:
         """Supervisor lines about things the user did not do: the engine's own fail-continue
         of a step after a failed one, and the cancel of steps that never started."""
-        message = markers._strip_log_prefix(line.rstrip("\n"))
+        message = markers.log_message(line.rstrip("\n"))
         if st.engine_skipped and message == markers.SKIP_BEFORE_STEP_FAIL:
             return True
         return st.state == "waiting" and message == markers.STEP_CANCELLED

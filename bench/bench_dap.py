@@ -153,6 +153,11 @@ async def main() -> int:
         "| measure | result | target |",
         "|---|---|---|",
         *[f"| {a} | {b} | {c} |" for a, b, c in rows],
+        "",
+        "The p99s come from the first steps of each run: every supervisor of a TaskRun starts with it",
+        "(as a pod starts all its containers) and the first pauses share the 2 CPUs with that start-up",
+        "burst; see the Engine section for the figures from step 10 on. The p99 stop target is met only",
+        "once a task's supervisors are up. Reproduce: `.venv/bin/python bench/bench_dap.py --write`.",
     ]
     print("\n".join(text))
     if args.write:

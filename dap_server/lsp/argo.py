@@ -21,9 +21,8 @@ output parameter), "template" (`template:`, `entrypoint:`, `onExit:` values) and
 
 from __future__ import annotations
 
-import difflib
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import yaml
@@ -49,6 +48,7 @@ from .model import (
     Use,
 )
 from .tekton import _Builder, _cycles
+from .wording import close_to, in_order
 
 ENGINE = "argo"
 GROUP = "argoproj.io"
@@ -183,19 +183,6 @@ def accepts(doc: Document) -> bool:
 def index_document(doc: Document, lines: Lines, offset: int) -> DocIndex:
     assert isinstance(doc, ArgoDocument)
     return _Argo(doc, lines, offset).build()
-
-
-def close_to(name: str, names: Iterable[str]) -> str:
-    close = difflib.get_close_matches(name, sorted(names), n=2)
-    return ("; did you mean " + " or ".join(f'"{c}"' for c in close) + "?") if close else ""
-
-
-def listing(what: str, names: Iterable[str]) -> str:
-    shown = list(names)
-    if not shown:
-        return f"it declares no {what}"
-    more = f", ... ({len(shown)} in all)" if len(shown) > 12 else ""
-    return f"{what}: " + ", ".join(shown[:12]) + more
 
 
 class _Argo(_Builder):
@@ -654,7 +641,7 @@ class _Argo(_Builder):
                     nrng,
                     Severity.ERROR,
                     f'{text}: {scope.label} declares no {what} parameter "{name}" '
-                    f"({listing(f'{root}.parameters', table)})" + close_to(name, table),
+                    f"({in_order(f'{root}.parameters', table)})" + close_to(name, table),
                     f"unknown-{what}",
                 )
         elif root == "workflow" and len(parts) >= 3 and parts[1] == "parameters":
@@ -670,7 +657,7 @@ class _Argo(_Builder):
                     nrng,
                     Severity.WARNING if template_doc else Severity.ERROR,
                     f'{text}: {ix.kind}/{ix.name} declares no workflow parameter "{name}" in spec.arguments.parameters '
-                    f"({listing('parameters', ix.args)})"
+                    f"({in_order('parameters', ix.args)})"
                     + close_to(name, ix.args)
                     + ("; it must come from the Workflow that calls this template" if template_doc else ""),
                     "unknown-workflow-param",
@@ -714,7 +701,7 @@ class _Argo(_Builder):
             self.problem(
                 nrng,
                 Severity.ERROR,
-                f'{text}: no {word} "{name}" in {owner.scope.label} ({listing(root, names)})' + close_to(name, names),
+                f'{text}: no {word} "{name}" in {owner.scope.label} ({in_order(root, names)})' + close_to(name, names),
                 "unknown-task",
             )
             return
@@ -754,7 +741,7 @@ class _Argo(_Builder):
                     sub_rng,
                     Severity.ERROR,
                     f'{text}: template "{call.template or call.name}" (called by {word} "{name}") declares no output '
-                    f'parameter "{sub_name}" ({listing("outputs.parameters", outputs)})' + close_to(sub_name, outputs),
+                    f'parameter "{sub_name}" ({in_order("outputs.parameters", outputs)})' + close_to(sub_name, outputs),
                     "unknown-output",
                 )
 
@@ -789,7 +776,7 @@ class _Argo(_Builder):
                     self.problem(
                         r,
                         Severity.ERROR,
-                        f'{how}: no DAG task "{dep}" in {tmpl.scope.label} ({listing("tasks", others)})'
+                        f'{how}: no DAG task "{dep}" in {tmpl.scope.label} ({in_order("tasks", others)})'
                         + close_to(dep, others),
                         "unknown-task",
                     )
@@ -901,7 +888,7 @@ def check(ix: DocIndex, resolver: Resolver) -> list[Problem]:
                     ref.template_range or ref.range,
                     Severity.ERROR,
                     f'templateRef: {target.kind}/{target.name} has no template "{ref.template}" '
-                    f"({listing('templates', target.templates)})" + close_to(ref.template or "", target.templates),
+                    f"({in_order('templates', target.templates)})" + close_to(ref.template or "", target.templates),
                     "unknown-template",
                     [Related(target.path, target.name_range, f"{target.kind}/{target.name}")],
                 )
@@ -963,7 +950,7 @@ def check(ix: DocIndex, resolver: Resolver) -> list[Problem]:
                 Severity.ERROR,
                 f'{use.text}: {tmpl.scope.label} (called by {call.word} "{call.name}" through '
                 f'{call.calls}) declares no output parameter "{use.sub_name}" '
-                f"({listing('outputs.parameters', tmpl.scope.results)})" + close_to(use.sub_name, tmpl.scope.results),
+                f"({in_order('outputs.parameters', tmpl.scope.results)})" + close_to(use.sub_name, tmpl.scope.results),
                 "unknown-output",
             )
         )

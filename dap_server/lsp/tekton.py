@@ -14,9 +14,6 @@ quoted, folded and block scalars alike).
 
 from __future__ import annotations
 
-import difflib
-from collections.abc import Iterable
-
 import yaml
 
 from dap_server.sources import Document, PipelineSpec, PipelineTask, Ref, Span, TaskSpec
@@ -42,6 +39,7 @@ from .model import (
     SymbolKind,
     Use,
 )
+from .wording import close_to, listing
 
 ENGINE = "tekton"
 GROUP = "tekton.dev"
@@ -75,19 +73,6 @@ _DEBUG_KEYS = ("onFailure", "beforeSteps")
 def index_document(doc: Document, lines: Lines, offset: int) -> DocIndex:
     """The index of `doc`, parsed from a text whose line 0 is line `offset` of its file."""
     return _Builder(doc, lines, offset).build()
-
-
-def _close(name: str, names: Iterable[str]) -> str:
-    close = difflib.get_close_matches(name, sorted(names), n=2)
-    return ("; did you mean " + " or ".join(f'"{c}"' for c in close) + "?") if close else ""
-
-
-def _listing(what: str, names: Iterable[str]) -> str:
-    shown = sorted(names)
-    if not shown:
-        return f"it declares no {what}"
-    more = f", ... ({len(shown)} in all)" if len(shown) > 12 else ""
-    return f"{what}: " + ", ".join(shown[:12]) + more
 
 
 class _Builder:
@@ -527,8 +512,8 @@ class _Builder:
                             ws_rng,
                             Severity.ERROR,
                             f'pipeline task "{task.name}" binds workspace "{ws}", which {pipeline.label} '
-                            f"does not declare ({_listing('workspaces', scope.visible('workspaces'))})"
-                            + _close(ws, scope.visible("workspaces")),
+                            f"does not declare ({listing('workspaces', scope.visible('workspaces'))})"
+                            + close_to(ws, scope.visible("workspaces")),
                             "unknown-workspace",
                         )
         if type(node) is MappingNode:
@@ -737,7 +722,7 @@ class _Builder:
                     name_rng,
                     Severity.ERROR,
                     f'{text}: no workspace "{name}" in {self.where(scope, "workspaces")} '
-                    f"({_listing('workspaces', visible)})" + _close(name, visible),
+                    f"({listing('workspaces', visible)})" + close_to(name, visible),
                     "unknown-workspace",
                 )
         elif root == "results":
@@ -750,8 +735,8 @@ class _Builder:
                 self.problem(
                     name_rng,
                     Severity.ERROR,
-                    f'{text}: {task.label} declares no result "{name}" ({_listing("results", task.results)})'
-                    + _close(name, task.results),
+                    f'{text}: {task.label} declares no result "{name}" ({listing("results", task.results)})'
+                    + close_to(name, task.results),
                     "unknown-result",
                 )
         else:
@@ -774,7 +759,7 @@ class _Builder:
                 use.name_range,
                 Severity.ERROR,
                 f'{use.text}: no param "{use.name}" in {self.where(scope, "params")} '
-                f"({_listing('params', visible)})" + _close(use.name, visible),
+                f"({listing('params', visible)})" + close_to(use.name, visible),
                 "unknown-param",
             )
 
@@ -830,8 +815,8 @@ class _Builder:
             self.problem(
                 name_rng,
                 Severity.ERROR,
-                f'{text}: no pipeline task "{name}" in {pipeline.label} ({_listing("tasks", pipeline.tasks)})'
-                + _close(name, pipeline.tasks),
+                f'{text}: no pipeline task "{name}" in {pipeline.label} ({listing("tasks", pipeline.tasks)})'
+                + close_to(name, pipeline.tasks),
                 "unknown-task",
             )
             return
@@ -874,7 +859,7 @@ class _Builder:
                         r,
                         Severity.ERROR,
                         f'runAfter: no pipeline task "{after}" in {pipeline.label} '
-                        f"({_listing('tasks', others)})" + _close(after, others),
+                        f"({listing('tasks', others)})" + close_to(after, others),
                         "unknown-task",
                     )
                 elif target.is_finally:
@@ -1044,7 +1029,7 @@ def check(ix: DocIndex, resolver: Resolver) -> list[Problem]:
                         use.sub_range or use.range,
                         Severity.ERROR,
                         f'{use.text}: {who} has no result "{use.sub_name}" '
-                        f"({_listing('results', scope.results)})" + _close(use.sub_name, scope.results),
+                        f"({listing('results', scope.results)})" + close_to(use.sub_name, scope.results),
                         "unknown-result",
                     )
                 )
@@ -1061,14 +1046,14 @@ def check(ix: DocIndex, resolver: Resolver) -> list[Problem]:
                 if name.startswith("step-") and name[5:] in task.steps:
                     hint = f'; use the step name "{name[5:]}", not its container name "{name}"'
                 else:
-                    hint = _close(name, task.steps)
+                    hint = close_to(name, task.steps)
                 problems.append(
                     Problem(
                         r,
                         Severity.WARNING,
                         f'beforeSteps: {task.label} has no step "{name}", and Tekton silently ignores '
                         "names it does not know, so nothing will pause there "
-                        f"({_listing('steps', task.steps)}){hint}",
+                        f"({listing('steps', task.steps)}){hint}",
                         "debug-unknown-step",
                     )
                 )
@@ -1128,7 +1113,7 @@ def _check_inputs(ptask: PTask, task: Scope | None, problems: list[Problem]) -> 
                     binding.name_range,
                     Severity.ERROR,
                     f'{task.label} declares no workspace "{binding.name}" '
-                    f"({_listing('workspaces', task.workspaces)})" + _close(binding.name, task.workspaces),
+                    f"({listing('workspaces', task.workspaces)})" + close_to(binding.name, task.workspaces),
                     "unknown-workspace",
                 )
             )

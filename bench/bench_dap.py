@@ -141,7 +141,8 @@ async def main() -> int:
             "p50 ≤ 5 ms",
         ),
         (
-            f"debug overhead, {args.steps} trivial steps, each paused before it and auto-released (after-step pauses released ahead)",
+            f"debug overhead, {args.steps} trivial steps, each paused before it and auto-released "
+            "(after-step pauses released ahead)",
             f"{debug_ms:.0f} ms vs {plain_ms:.0f} ms plain (×{debug_ms / plain_ms:.2f}): {per_step:.2f} ms per step",
             "≤ 10 ms per step",
         ),

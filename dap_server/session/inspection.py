@@ -50,7 +50,7 @@ class Inspector:
         frames: list[m.StackFrame] = []
 
         def add(kind: str, name: str, span: Span | None, step_index: int | None) -> None:
-            fid = next(self.session._frame_ids)
+            fid = next(self.session.frame_ids)
             self.session.frames[fid] = FrameRef(thread, kind, step_index)
             frames.append(
                 m.StackFrame(
@@ -81,7 +81,7 @@ class Inspector:
 
         def view() -> StepView:
             if not view_cache:
-                found = self.session._inspect(step_ref)
+                found = self.session.inspect_step(step_ref)
                 if found is None:
                     raise RequestError("this step's values are not available")
                 pause = thread.pause
@@ -233,7 +233,7 @@ class Inspector:
             return await self._open_shell(thread)
         if context == "repl" and not _looks_like_expression(expression):
             return await self._run_in_step(step_ref, expression)
-        view = self.session._inspect(step_ref)
+        view = self.session.inspect_step(step_ref)
         if view is None:
             raise RequestError("this step's values are not available")
         if "$(" in expression or "{{" in expression:

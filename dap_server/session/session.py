@@ -65,7 +65,7 @@ class Session:
         self.threads: dict[int, ThreadState] = {}
         self.by_task: dict[str, ThreadState] = {}
         self._thread_ids = itertools.count(1)
-        self._frame_ids = itertools.count(1)
+        self.frame_ids = itertools.count(1)
         self.frames: dict[int, FrameRef] = {}
         self.handles = variables.Handles()
         self.configured = False
@@ -375,7 +375,7 @@ class Session:
                 continue
             if bp.condition or bp.log_message:
                 if view is None:
-                    view = self._inspect(pause.step)
+                    view = self.inspect_step(pause.step)
                 if view is None:
                     continue
                 names = variables.names_for(view)
@@ -402,7 +402,7 @@ class Session:
             hits.append(bp.id)
         return hits
 
-    def _inspect(self, step: StepRef) -> StepView | None:
+    def inspect_step(self, step: StepRef) -> StepView | None:
         if self.engine is None:
             return None
         try:

@@ -108,6 +108,7 @@ class StepTrack:
     failed: bool = False
     engine_skipped: bool = False
     user_skipped: bool = False
+    running_told: bool = False  # StepRunning emitted (once, before any later pause of the step)
 
 
 class TektonEngine(Engine):
@@ -395,6 +396,9 @@ class TektonEngine(Engine):
 
     def _set_running(self, track: StepTrack) -> None:
         assert self.name is not None
+        if track.running_told:
+            return
+        track.running_told = True
         track.state = "running"
         self._emit(StepRunning(StepRef(self.name, track.index)))
 
@@ -412,6 +416,10 @@ class TektonEngine(Engine):
             except EngineError as exc:
                 self._emit(Output(self.name, track.index, "console", f"{exc}\n"))
             return
+        if kind is not PauseKind.BEFORE:
+            # the command ran: its failure can reach us (log stream) before the exec that
+            # released the before-pause has returned; StepRunning still comes first
+            self._set_running(track)
         track.paused = kind
         track.state = f"paused-{kind.value}"
         reason = "ExitCode" if kind is PauseKind.FAILURE else None

@@ -115,12 +115,14 @@ function stackRow(prefix) {
 }
 
 async function main() {
-  for (const d of ['config', 'cache', 'tmp', 'udd']) fs.mkdirSync(path.join(CHROME_DIR, d), { recursive: true });
+  for (const d of ['config', 'cache', 'udd']) fs.mkdirSync(path.join(CHROME_DIR, d), { recursive: true });
+  // Chromium's TMPDIR holds its singleton socket: keep the path short (run.sh makes TMPDIR short)
+  const chromeTmp = fs.mkdtempSync(path.join(process.env.TMPDIR || '/tmp', 'chrome-'));
   fs.mkdirSync(OUT, { recursive: true });
   const ctx = await chromium.launchPersistentContext(path.join(CHROME_DIR, 'udd'), {
     executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
     headless: true,
-    env: { ...process.env, XDG_CONFIG_HOME: path.join(CHROME_DIR, 'config'), XDG_CACHE_HOME: path.join(CHROME_DIR, 'cache'), TMPDIR: path.join(CHROME_DIR, 'tmp') },
+    env: { ...process.env, XDG_CONFIG_HOME: path.join(CHROME_DIR, 'config'), XDG_CACHE_HOME: path.join(CHROME_DIR, 'cache'), TMPDIR: chromeTmp },
     viewport: { width: 1400, height: 850 },
     args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'],
   });

@@ -95,8 +95,11 @@ fi
 # ---- 5. a fresh profile: settings, the .vsix ---------------------------------------------------
 RUN="$WORK/run"
 rm -rf "$RUN"
-mkdir -p "$RUN/ud/User" "$RUN/exts" "$RUN/tmp" "$RUN/xdg-config" "$RUN/xdg-data" "$RUN/xdg-cache"
-export XDG_CONFIG_HOME="$RUN/xdg-config" XDG_DATA_HOME="$RUN/xdg-data" XDG_CACHE_HOME="$RUN/xdg-cache" TMPDIR="$RUN/tmp"
+mkdir -p "$RUN/ud/User" "$RUN/exts" "$RUN/xdg-config" "$RUN/xdg-data" "$RUN/xdg-cache"
+# TMPDIR must be short: Chromium and code-server put UNIX sockets there (108-byte path limit),
+# and a checkout can live deep in the file system.
+RUN_TMP="$(mktemp -d /tmp/pdap-e2e.XXXXXX)"
+export XDG_CONFIG_HOME="$RUN/xdg-config" XDG_DATA_HOME="$RUN/xdg-data" XDG_CACHE_HOME="$RUN/xdg-cache" TMPDIR="$RUN_TMP"
 TRACE="$RUN/dap-trace.jsonl"
 cat > "$RUN/ud/User/settings.json" <<JSON
 {
@@ -137,6 +140,7 @@ cleanup() {
   cp "$RUN/code-server.log" "$ART/code-server.log" 2>/dev/null || true
   cp "$TRACE" "$ART/dap-trace.jsonl" 2>/dev/null || true
   if [ "${E2E_KEEP:-0}" = 1 ]; then echo "code-server left running: http://127.0.0.1:$PORT (pid $CS_PID)"; else kill -- -"$CS_PID" 2>/dev/null || true; fi
+  rm -rf "$RUN_TMP"
   echo "== [e2e $(( $(date +%s) - T0 ))s] done, exit $rc; artifacts: $ART"
 }
 trap cleanup EXIT
@@ -157,6 +161,6 @@ CS_URL="http://127.0.0.1:$PORT/?folder=$FIXTURE_DIR" OUT_DIR="$ART" CHROME_DIR="
   timeout 240 node "$HERE/e2e.js"
 stage "UI part took $(( $(date +%s) - RUN_T0 ))s; checking the traced DAP traffic"
 node "$HERE/check-trace.js" "$TRACE" "$PIPELINE_FILE" "$TASK_FILE"
-left="$(find "$RUN/tmp" -maxdepth 1 -name 'pipeline-dap-*' 2>/dev/null | wc -l)"
-[ "$left" = 0 ] || echo "(note) the server left $left run folder(s) in its TMPDIR: $(ls -d "$RUN"/tmp/pipeline-dap-* | tr '\n' ' ')"
+left="$(find "$RUN_TMP" -maxdepth 1 -name 'pipeline-dap-*' 2>/dev/null | wc -l)"
+[ "$left" = 0 ] || echo "(note) the server left $left run folder(s) in its TMPDIR: $(ls -d "$RUN_TMP"/pipeline-dap-* | tr '\n' ' ')"
 stage "e2e passed"

@@ -156,6 +156,11 @@ class Engine(ABC):
     async def resume(self, step: StepRef, kind: PauseKind, action: Resume) -> None:
         """Release a pause reported by StepPaused. A marker write and nothing else."""
 
+    async def debug_python(self, step: StepRef, port: int) -> bool:
+        """stepIn on a Python step paused before: run it under debugpy listening on `port`
+        (127.0.0.1), stopped at its first line once a client attaches. False: not possible."""
+        return False
+
     async def skip_after(self, step: StepRef) -> None:
         """The debugger will not stop after this step (which is about to run): release its
         after-step pause ahead, so the step does not wait for a round trip. Engines without

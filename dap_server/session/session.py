@@ -44,6 +44,7 @@ from .capabilities import ON_FAILURE, capabilities
 from .dependencies import dependents
 from .inspection import Inspector
 from .launch import LaunchConfig, LaunchError, create_engine, load_run, parse_config
+from .ports import free_port, listening
 from .threads import FrameRef, Intent, Pause, ThreadState
 
 log = logging.getLogger(__name__)
@@ -56,6 +57,7 @@ class Session:
         self.conn = conn
         self.lines_start_at1 = True
         self.supports_run_in_terminal = False
+        self.supports_start_debugging = False
         self.config: LaunchConfig | None = None
         self.sources: SourceSet | None = None
         self.document: Document | None = None
@@ -141,6 +143,7 @@ class Session:
     async def initialize(self, args: m.InitializeRequestArguments) -> m.Capabilities:
         self.lines_start_at1 = args.lines_start_at1 is not False
         self.supports_run_in_terminal = bool(args.supports_run_in_terminal_request)
+        self.supports_start_debugging = bool(args.supports_start_debugging_request)
         self.conn.after_reply(self._initialized)
         return capabilities()
 
@@ -487,7 +490,48 @@ class Session:
         await self._step(args.thread_id, bool(args.single_thread), Intent.NEXT)
 
     async def step_in(self, args: m.StepInArguments) -> None:
+        """Like `next`; on a Python script step paused before, the step runs under debugpy and
+        the client is asked (startDebugging) to attach a child session to it."""
+        thread = self.stopped_thread(args.thread_id)
+        pause = thread.pause
+        port = 0
+        if self.supports_start_debugging and pause is not None and pause.kind is PauseKind.BEFORE and self.engine:
+            port = free_port()
+            try:
+                if not await self.engine.debug_python(pause.step, port):
+                    port = 0
+            except EngineError as exc:
+                self.console(f"stepIn: {exc}; stepping over instead\n")
+                port = 0
         await self._step(args.thread_id, bool(args.single_thread), Intent.NEXT)
+        if port:
+            name = f"{thread.name} › {thread.step_name(pause.step.step_index) if pause else ''} (Python)"
+            self.spawn(self._attach_child(name, port))
+
+    async def _attach_child(self, name: str, port: int) -> None:
+        """Once the step's debugpy listens, ask the client for a child session attached to it."""
+        if not await listening(port, timeout=30):
+            self.console(f"stepIn: the step's debugpy did not listen on port {port}\n")
+            return
+        configuration = {
+            "type": "debugpy",
+            "request": "attach",
+            "name": name,
+            "connect": {"host": "127.0.0.1", "port": port},
+            "justMyCode": False,
+        }
+        try:
+            response = await self.conn.request(
+                "startDebugging", m.StartDebuggingRequestArguments(request="attach", configuration=configuration)
+            )
+        except (ConnectionError, TimeoutError) as exc:
+            self.console(f"stepIn: no child session: {exc}\n")
+            return
+        if not response.get("success"):
+            self.console(
+                f"stepIn: the client did not start a Python session ({response.get('message')}); "
+                f"attach a Python debugger to 127.0.0.1:{port} to let the step run\n"
+            )
 
     async def step_out(self, args: m.StepOutArguments) -> None:
         await self._step(args.thread_id, bool(args.single_thread), Intent.OUT)

@@ -228,6 +228,12 @@ class LocalEngine(Engine):
     async def resume(self, step: StepRef, kind: PauseKind, action: Resume) -> None:
         self._runner(step.task_id).resume(step.step_index, kind, action)
 
+    async def debug_python(self, step: StepRef, port: int) -> bool:
+        import debugpy
+
+        site = os.path.dirname(os.path.dirname(os.path.abspath(debugpy.__file__)))
+        return self._runner(step.task_id).debug_python(step.step_index, port, site)
+
     async def skip_after(self, step: StepRef) -> None:
         self._runner(step.task_id).skip_after(step.step_index)
 

@@ -609,6 +609,28 @@ class TaskRunner:
             raise EngineError(f"{self.task_id} has no step {index}")
         return self.steps[index]
 
+    def debug_python(self, index: int, port: int, debugpy_path: str) -> bool:
+        """Make a Python script step, paused before, wait for a debugpy client on `port` and stop
+        at its first line once attached (stepIn). False when the step is not a Python script."""
+        st = self.step(index)
+        plan = st.plan
+        if st.paused is not PauseKind.BEFORE or plan.script is None or not plan.command:
+            return False
+        first, _, rest = plan.script.partition("\n")
+        if not (first.startswith("#!") and "python" in first):
+            return False
+        bootstrap = (
+            f"import sys as _pdap_sys; _pdap_sys.path.append({debugpy_path!r}); import debugpy as _pdap_debugpy; "
+            f"_pdap_debugpy.listen(('127.0.0.1', {port})); _pdap_debugpy.wait_for_client(); "
+            "_pdap_debugpy.breakpoint()  # pipeline-dap: stepIn\n"
+        )
+        try:
+            with open(plan.command[0], "w") as f:
+                f.write(f"{first}\n{bootstrap}{rest}")
+        except OSError as exc:
+            raise EngineError(f"cannot prepare step {plan.name!r} for debugpy: {exc}") from exc
+        return True
+
     def skip_after(self, index: int) -> None:
         """Release step `index`'s after-step pause before it is taken (the marker, ahead)."""
         st = self.step(index)

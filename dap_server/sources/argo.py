@@ -42,7 +42,6 @@ LEAF_TYPES = ("container", "script", "containerSet")
 TYPES = (*LEAF_TYPES, "steps", "dag", "suspend", "resource", "data", "http", "plugin")
 MAIN = "main"  # the container of container and script templates
 
-_ROOT = frozenset({"apiVersion", "kind", "metadata", "spec"})
 _SPEC = frozenset({"templates", "entrypoint", "onExit", "workflowTemplateRef", "workflowSpec"})
 _TEMPLATE = frozenset({"name", *TYPES})
 _CALL = frozenset({"name", "template", "templateRef", "inline", "onExit"})
@@ -151,20 +150,12 @@ class ArgoWalker(Walker):
     __slots__ = ()
 
     def document(self, index: int, root: yaml.Node) -> ArgoDocument | None:
-        if type(root) is not MappingNode:
-            return None
-        top = pick(root, _ROOT)
-        api_version = scalar(top.get("apiVersion"))
-        kind = scalar(top.get("kind"))
-        if api_version is None or kind is None:
-            return None
-        group, _, _version = api_version.partition("/")
-        if group != GROUP or kind not in KINDS:
+        head = self.header(root)
+        if head is None or head.group != GROUP or head.kind not in KINDS:
             return None  # other Argo kinds (WorkflowEventBinding, ...) hold nothing to run
+        top, api_version, kind = head.top, head.api_version, head.kind
         name = self.metadata_name(root, kind, top.get("metadata"))
-        start = root.start_mark.line
-        span = Span(self.path, start + 1, self.lines.end_line(root, start), 1)
-        doc = ArgoDocument(self.path, index, api_version, kind, name, span, root)
+        doc = ArgoDocument(self.path, index, api_version, kind, name, self.document_span(root), root)
         spec = top.get("spec")
         if spec is None or (type(spec) is MappingNode and not spec.value):
             return None  # a stub (`spec: {}` or none): nothing to map, skipped like other kinds

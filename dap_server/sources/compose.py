@@ -268,6 +268,19 @@ class Lines:
 
 
 _META = frozenset({"name", "generateName"})
+_ROOT = frozenset({"apiVersion", "kind", "metadata", "spec"})
+
+
+class Header:
+    """A document's top-level keys, apiVersion split into group and version."""
+
+    __slots__ = ("api_version", "group", "kind", "top", "version")
+
+    def __init__(self, top: dict[str, yaml.Node], api_version: str, kind: str) -> None:
+        self.top = top
+        self.api_version = api_version
+        self.kind = kind
+        self.group, _, self.version = api_version.partition("/")
 
 
 class Walker:
@@ -287,6 +300,22 @@ class Walker:
         """A mapping value's span: its first line to its last content line."""
         mark = node.start_mark
         return Span(self.path, mark.line + 1, self.lines.end_line(node, mark.line), mark.column + 1)
+
+    def header(self, root: yaml.Node) -> Header | None:
+        """apiVersion, kind and the top-level nodes of a document; None when it is no object."""
+        if type(root) is not yaml.MappingNode:
+            return None
+        top = pick(root, _ROOT)
+        api_version = scalar(top.get("apiVersion"))
+        kind = scalar(top.get("kind"))
+        if api_version is None or kind is None:
+            return None
+        return Header(top, api_version, kind)
+
+    def document_span(self, root: yaml.Node) -> Span:
+        """A whole document: its first line to its last content line."""
+        start = root.start_mark.line
+        return Span(self.path, start + 1, self.lines.end_line(root, start), 1)
 
     def metadata_name(self, root: yaml.Node, kind: str, metadata: yaml.Node | None) -> str:
         """`metadata.name`, else `metadata.generateName`; a SourceError when neither is there."""

@@ -22,7 +22,6 @@ MAPPED_KINDS = frozenset({"Task", "ClusterTask", "Pipeline", "TaskRun", "Pipelin
 # Tekton kinds that are real but hold nothing to run or map: skipped like other groups.
 OTHER_KINDS = frozenset({"StepAction", "CustomRun", "Run", "VerificationPolicy", "PipelineResource", "Condition"})
 
-_ROOT = frozenset({"apiVersion", "kind", "metadata", "spec"})
 _TASK = frozenset({"steps", "stepTemplate", "apiVersion", "kind"})
 _STEP = frozenset({"name", "image", "ref", "script", "command"})
 _PIPELINE = frozenset({"tasks", "finally"})
@@ -50,16 +49,10 @@ class _Walker(Walker):
     # ---- documents ----------------------------------------------------------------
 
     def document(self, index: int, root: yaml.Node) -> Document | None:
-        if type(root) is not MappingNode:
+        head = self.header(root)
+        if head is None or head.group != GROUP or head.kind in OTHER_KINDS:
             return None
-        top = pick(root, _ROOT)
-        api_version = scalar(top.get("apiVersion"))
-        kind = scalar(top.get("kind"))
-        if api_version is None or kind is None:
-            return None
-        group, _, version = api_version.partition("/")
-        if group != GROUP or kind in OTHER_KINDS:
-            return None
+        top, api_version, kind, version = head.top, head.api_version, head.kind, head.version
         if kind not in MAPPED_KINDS:
             close = difflib.get_close_matches(kind, sorted(MAPPED_KINDS), n=1)
             hint = f'; did you mean "{close[0]}"?' if close else ""
@@ -73,8 +66,7 @@ class _Walker(Walker):
                 f"unsupported apiVersion {api_version} for {kind}: use tekton.dev/v1 or tekton.dev/v1beta1",
             )
         name = self.metadata_name(root, kind, top.get("metadata"))
-        start = root.start_mark.line
-        span = Span(self.path, start + 1, self.lines.end_line(root, start), 1)
+        span = self.document_span(root)
         doc = Document(self.path, index, api_version, kind, name, span, root)
         spec = top.get("spec")
         if spec is None:

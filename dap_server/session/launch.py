@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic.alias_generators import to_camel
 
 from dap_server.engines.base import Engine, EngineError
+from dap_server.engines.local.supervisor import UsageError, parse_duration
 from dap_server.engines.options import RunOptions
 from dap_server.sources import SourceSet
 from dap_server.sources.argo import is_argo
@@ -100,18 +101,13 @@ def _seconds(value: object) -> float | None:
         return None
     if isinstance(value, int | float):
         return float(value)
-    total, number = 0.0, ""
-    units = {"h": 3600.0, "m": 60.0, "s": 1.0}
-    for char in str(value).strip():
-        if char.isdigit() or char == ".":
-            number += char
-        elif char in units and number:
-            total, number = total + float(number) * units[char], ""
-        else:
-            raise LaunchError(f"timeout {value!r}: use seconds or a duration like 1h30m")
-    if number:
-        raise LaunchError(f"timeout {value!r}: a duration needs a unit (h, m, s)")
-    return total
+    try:
+        seconds = parse_duration(str(value))
+    except UsageError as exc:
+        raise LaunchError(f"timeout {value!r}: use seconds or a duration like 1h30m ({exc})") from None
+    if seconds < 0:
+        raise LaunchError(f"timeout {value!r}: a timeout cannot be negative")
+    return seconds
 
 
 def create_engine(config: LaunchConfig, document: Document) -> Engine:

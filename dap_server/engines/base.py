@@ -179,6 +179,12 @@ class Engine(ABC):
     def inspect(self, step: StepRef) -> StepView:
         """Variables of a step of a started task."""
 
+    async def inspect_live(self, step: StepRef) -> StepView:
+        """`inspect`, topped up from the running step where the engine can (a cluster engine
+        reads the real environment and results by exec while the step is paused). Called when
+        the user looks at a stopped frame, once per stop; local engines read everything anyway."""
+        return self.inspect(step)
+
     async def set_result(self, step: StepRef, name: str, value: str) -> None:
         raise EngineError("this engine cannot change results")
 

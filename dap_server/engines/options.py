@@ -16,4 +16,5 @@ class RunOptions:
     namespace: str | None = None
     kube_context: str | None = None
     kubeconfig: str | None = None
+    attach: str | None = None  # cluster engines: the name of an existing run to attach to (no create)
     extra: dict[str, Any] = field(default_factory=dict)  # engine-specific launch keys

@@ -49,7 +49,7 @@ from dap_server.engines.base import (
     TaskStarted,
 )
 from dap_server.engines.options import RunOptions
-from dap_server.engines.tekton.kube import Kube, Stream, api_message
+from dap_server.engines.kube import Kube, Stream, api_message
 from dap_server.sources.model import Document, TaskSpec
 from dap_server.translate import StepPlan, debug_spec
 

@@ -185,9 +185,12 @@ class Kube:
         self._streams.add(stream)
         return stream
 
-    def follow_log(self, namespace: str, pod: str, container: str, on_line: Callable[[str | None], None]) -> Stream:
+    def follow_log(
+        self, namespace: str, pod: str, container: str, on_line: Callable[[str | None], None], skip: int = 0
+    ) -> Stream:
         """Follow a container's log: every line (newline included) to `on_line` on the loop,
-        then None at its end. A container not started yet (400) is retried with backoff."""
+        then None at its end. A container not started yet (400) is retried with backoff. The
+        first `skip` bytes (already read with `read_log`) are left out: a log only grows."""
         loop = asyncio.get_running_loop()
         stream = Stream(f"log {pod}/{container}")
 
@@ -211,8 +214,12 @@ class Kube:
                         delay = min(delay * 2, BACKOFF_MAX)
                         continue
                     pending = b""
+                    left = skip
                     try:
                         for chunk in resp.stream(None, decode_content=False):
+                            if left:
+                                dropped = min(left, len(chunk))
+                                chunk, left = chunk[dropped:], left - dropped
                             pending += chunk
                             *done, pending = pending.split(b"\n")
                             for raw in done:
@@ -254,13 +261,26 @@ class Kube:
                 if resp.is_open():
                     raise EngineError(f"exec in {pod}/{container} did not end within {EXEC_TIMEOUT:g}s")
                 output = resp.read_stdout() + resp.read_stderr()
-                code = resp.returncode
+                code, message = exec_status(resp.read_channel(ERROR_CHANNEL))
             finally:
                 resp.close()
-            return (int(code) if code is not None else 0), output
+            return code, output + message
 
         result: tuple[int, str] = await self.call(f"exec in {pod}/{container}", run)
         return result
+
+    async def read_log(self, namespace: str, pod: str, container: str) -> bytes:
+        """A container's log so far (not followed), as bytes."""
+
+        def run() -> bytes:
+            resp = self.core.read_namespaced_pod_log(pod, namespace, container=container, _preload_content=False)
+            try:
+                return bytes(resp.data)
+            finally:
+                resp.release_conn()
+
+        data: bytes = await self.call(f"log {pod}/{container}", run)
+        return data
 
     async def close(self) -> None:
         for stream in list(self._streams):
@@ -269,6 +289,28 @@ class Kube:
         if self.api_client is not None:
             client, self.api_client = self.api_client, None
             await asyncio.to_thread(client.close)
+
+
+ERROR_CHANNEL = 3  # the exec stream's status channel
+
+
+def exec_status(raw: str) -> tuple[int, str]:
+    """(exit code, message) from an exec's status channel. Success is 0; a NonZeroExitCode
+    Failure carries the code in its ExitCode cause; any other Failure (the runtime could not
+    start the command: no such executable, ...) is 126 with the status message, which the
+    official client's `returncode` would fail to parse."""
+    if not raw.strip():
+        return 0, ""
+    try:
+        status = json.loads(raw)
+    except ValueError:
+        return 126, raw.strip() + "\n"
+    if not isinstance(status, dict) or status.get("status") == "Success":
+        return 0, ""
+    for cause in (status.get("details") or {}).get("causes") or []:
+        if isinstance(cause, dict) and cause.get("reason") == "ExitCode" and str(cause.get("message")).isdigit():
+            return int(str(cause["message"])), ""
+    return 126, f"{status.get('message') or status.get('reason') or 'exec failed'}\n"
 
 
 def _lines(resp: Any) -> Any:

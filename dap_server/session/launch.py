@@ -136,7 +136,20 @@ def create_engine(config: LaunchConfig, document: Document) -> Engine:
             return create_tekton_engine(document, options)
         except EngineError as exc:
             raise LaunchError(str(exc)) from None
-    raise LaunchError(
-        f'engine "{config.engine}" is not available in this build: use "engine": "local", or "tekton" for '
-        "Tasks and TaskRuns on a cluster (the Argo cluster engine is not shipped yet)"
-    )
+    if config.engine == "argo":
+        if not is_argo(document):
+            raise LaunchError(
+                f'{document.key} ({document.path}) is a Tekton document: the argo engine runs Argo Workflows; use '
+                '"engine": "tekton" (Tasks, TaskRuns) or "local"'
+            )
+        try:
+            from dap_server.engines.argo import create_argo_engine
+        except ImportError as exc:
+            raise LaunchError(
+                f'engine "argo" needs the Kubernetes client: pip install "pipeline-dap[kube]" ({exc})'
+            ) from None
+        try:
+            return create_argo_engine(document, options)
+        except EngineError as exc:
+            raise LaunchError(str(exc)) from None
+    raise LaunchError(f'engine "{config.engine}" is not available: use "engine": "local", "tekton" or "argo"')

@@ -139,7 +139,7 @@ def create_engine(config: LaunchConfig, document: Document) -> Engine:
     if config.engine == "argo":
         if not is_argo(document):
             raise LaunchError(
-                f'{document.key} ({document.path}) is a Tekton document: the argo engine runs Argo Workflows; use '
+                f"{document.key} ({document.path}) is a Tekton document: the argo engine runs Argo Workflows; use "
                 '"engine": "tekton" (Tasks, TaskRuns) or "local"'
             )
         try:

@@ -1,4 +1,4 @@
-"""The test Kubernetes API with Tekton, on loopback.
+"""The test Kubernetes API with Tekton and Argo Workflows, on loopback.
 
     python tests/kube/cluster.py --kubeconfig PATH [--api-fields alpha] [--port N]
 
@@ -24,6 +24,7 @@ if __package__ in (None, ""):  # run as a script: import the checkout
 import kmock
 import yaml
 
+from tests.kube.argo import Argo
 from tests.kube.kubeapi import KubeAPI
 from tests.kube.tekton import Tekton
 
@@ -36,6 +37,7 @@ class Cluster:
     tekton: Tekton
     url: str
     kubeconfig: str
+    argo: Argo
 
 
 def write_kubeconfig(path: str, url: str, namespace: str = "default") -> None:
@@ -53,17 +55,19 @@ def write_kubeconfig(path: str, url: str, namespace: str = "default") -> None:
 
 @contextlib.asynccontextmanager
 async def running_cluster(folder: str, api_fields: str = "alpha", port: int | None = None) -> AsyncIterator[Cluster]:
-    """The API on 127.0.0.1 (a free port unless given), Tekton installed, a kubeconfig in
-    `folder`; every step process is gone when the block ends."""
+    """The API on 127.0.0.1 (a free port unless given), Tekton and Argo installed, a kubeconfig
+    in `folder`; every step / container process is gone when the block ends."""
     async with KubeAPI() as api, kmock.Server(api, host="127.0.0.1", port=port) as _server:
         tekton = Tekton(api, os.path.join(folder, "pods"))
         await tekton.install(api_fields)
+        argo = Argo(api, os.path.join(folder, "argo"))
         url = str(api.url).rstrip("/")
         kubeconfig = os.path.join(folder, "kubeconfig")
         write_kubeconfig(kubeconfig, url)
         try:
-            yield Cluster(api, tekton, url, kubeconfig)
+            yield Cluster(api, tekton, url, kubeconfig, argo)
         finally:
+            await argo.close()
             await tekton.close()
 
 

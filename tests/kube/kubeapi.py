@@ -47,6 +47,8 @@ CUSTOM = {
     ("tekton.dev", "v1", "tasks"): "Task",
     ("tekton.dev", "v1", "pipelineruns"): "PipelineRun",
     ("tekton.dev", "v1", "pipelines"): "Pipeline",
+    ("argoproj.io", "v1alpha1", "workflows"): "Workflow",
+    ("argoproj.io", "v1alpha1", "workflowtemplates"): "WorkflowTemplate",
 }
 
 
@@ -65,6 +67,14 @@ class ApiError(Exception):
             "reason": self.reason,
             "message": self.message,
         }
+
+
+class ExecStartError(ApiError):
+    """The runtime could not start the exec'd command (no such binary, ...): the kubelet ends
+    the stream with an InternalError status on the error channel, no exit code."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(500, "InternalError", message)
 
 
 @dataclass
@@ -156,7 +166,8 @@ class KubeAPI(kmock.KubernetesEmulator):  # type: ignore[misc]
         self.changed = asyncio.Event()
         self.logs: dict[tuple[str, str, str], LogBuffer] = {}
         self.hooks: dict[str, list[WriteHook]] = {}
-        self.exec_handler: ExecHandler | None = None
+        self.exec_handler: ExecHandler | None = None  # the default (Tekton)
+        self.exec_handlers: dict[tuple[str, str], ExecHandler] = {}  # (namespace, pod) -> its kubelet's
         self.counts: list[tuple[str, str, str]] = []
         self._failures: list[tuple[str, str, int]] = []
         self.validators: dict[str, Callable[[Obj], Awaitable[None]]] = {}
@@ -411,11 +422,24 @@ class KubeAPI(kmock.KubernetesEmulator):  # type: ignore[misc]
             raise ApiError(400, "BadRequest", "exec needs a websocket upgrade")
         ws = aiohttp.web.WebSocketResponse(protocols=("v5.channel.k8s.io", "v4.channel.k8s.io"))
         await ws.prepare(raw)
-        if self.exec_handler is None or not argv:
+        handler = self.exec_handlers.get((namespace, pod), self.exec_handler)
+        if handler is None or not argv:
             code, out, err = 126, b"", b"exec is not available\n"
         else:
             try:
-                code, out, err = await self.exec_handler(namespace, pod, container, argv)
+                code, out, err = await handler(namespace, pod, container, argv)
+            except ExecStartError as exc:
+                internal = {
+                    "metadata": {},
+                    "status": "Failure",
+                    "message": f"Internal error occurred: {exc.message}",
+                    "reason": "InternalError",
+                    "details": {"causes": [{"message": exc.message}]},
+                    "code": 500,
+                }
+                await ws.send_bytes(b"\x03" + json.dumps(internal).encode())
+                await ws.close()
+                return ws
             except ApiError as exc:
                 code, out, err = 126, b"", exc.message.encode() + b"\n"
         if out:

@@ -77,6 +77,7 @@ class Kube:
         self.core: Any = None
         self.custom: Any = None
         self.default_namespace = "default"
+        self.config_file: str | None = None  # the kubeconfig file in use (None: in-cluster)
         self._streams: set[Stream] = set()
 
     async def connect(self) -> None:
@@ -96,6 +97,7 @@ class Kube:
             if path is not None:
                 path = os.path.expanduser(path)
                 self.api_client = config.new_client_from_config(config_file=path, context=self._context)
+                self.config_file = path
                 contexts, active = config.list_kube_config_contexts(config_file=path)
                 chosen = next((c for c in contexts if c.get("name") == self._context), active)
                 self.default_namespace = str((chosen or {}).get("context", {}).get("namespace") or "default")

@@ -6,6 +6,7 @@ variable references live only while the thread stays stopped.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shlex
 from collections.abc import Callable
@@ -78,12 +79,16 @@ class Inspector:
         index = ref.step_index if ref.step_index is not None else (thread.pause.step.step_index if thread.pause else 0)
         step_ref = StepRef(thread.task_id, index)
         view_cache: list[StepView] = []
+        live: StepView | None = None
+        if thread.pause is not None and thread.pause.step == step_ref:
+            live = await self.session.live_view(thread)
 
         def view() -> StepView:
             if not view_cache:
-                found = self.session.inspect_step(step_ref)
+                found = live if live is not None else self.session.inspect_step(step_ref)
                 if found is None:
                     raise RequestError("this step's values are not available")
+                found = dataclasses.replace(found)  # the stop's shared view stays as the engine gave it
                 pause = thread.pause
                 if pause is not None and pause.step == step_ref and pause.kind is PauseKind.FAILURE:
                     # stopped on the failure: the step has not ended, but its exit code is known
@@ -208,12 +213,20 @@ class Inspector:
         name = thread.step_name(pause.step.step_index)
         tail = list(thread.logs.get(pause.step.step_index, []))
         category = pause.reason or "ExitCode"
+        if pause.exit_code is None:
+            # Tekton's entrypoint records a failed step's code only when the container ends,
+            # after the pause (engine-protocols.md A2): nothing shows it while paused
+            description = f'Step "{name}" of {thread.name} failed; its exit code is known once the step is released'
+            message = "exit code not known while paused (reported when the step is released)"
+        else:
+            description = f'Step "{name}" of {thread.name} exited with code {pause.exit_code}'
+            message = f"exit code {pause.exit_code}"
         return m.ExceptionInfoResponseBody(
             exception_id=category,
-            description=f'Step "{name}" of {thread.name} exited with code {pause.exit_code}',
+            description=description,
             break_mode="always",
             details=m.ExceptionDetails(
-                message=f"exit code {pause.exit_code}",
+                message=message,
                 type_name=category,
                 full_type_name=f"{self.session.document.key if self.session.document else ''}/{thread.name}/{name}",
                 evaluate_name="step.exitCode",
@@ -233,7 +246,7 @@ class Inspector:
             return await self._open_shell(thread)
         if context == "repl" and not _looks_like_expression(expression):
             return await self._run_in_step(step_ref, expression)
-        view = self.session.inspect_step(step_ref)
+        view = await self.session.live_view(thread) or self.session.inspect_step(step_ref)
         if view is None:
             raise RequestError("this step's values are not available")
         if "$(" in expression or "{{" in expression:

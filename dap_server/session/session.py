@@ -79,6 +79,7 @@ class Session:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._ended = False
         self._closing: dict[int, asyncio.Future[None]] = {}
+        self._live: dict[int, asyncio.Future[StepView | None]] = {}  # thread id -> this stop's live view
         self.bp_requests = BreakpointRequests(self)
         self.inspector = Inspector(self)
 
@@ -337,7 +338,7 @@ class Session:
         step_name = thread.step_name(index)
         if kind is PauseKind.FAILURE:
             if ON_FAILURE in self.exception_filters:
-                code = pause.exit_code
+                code = "not known until the step is released" if pause.exit_code is None else pause.exit_code
                 return "exception", f'Step "{step_name}" failed (exit code {code})', []
             return None
         hit_ids = self._breakpoint_hits(thread, pause)
@@ -414,6 +415,25 @@ class Session:
             log.warning("inspect %s failed: %s", step, exc)
             return None
 
+    async def live_view(self, thread: ThreadState) -> StepView | None:
+        """The paused step's values, topped up by the engine from the running step
+        (`Engine.inspect_live`): read once per stop, shared by every request of that stop."""
+        pause = thread.pause
+        if pause is None or self.engine is None:
+            return None
+        future = self._live.get(thread.id)
+        if future is None:
+            future = asyncio.ensure_future(self._inspect_live(self.engine, pause.step))
+            self._live[thread.id] = future
+        return await asyncio.shield(future)
+
+    async def _inspect_live(self, engine: Engine, step: StepRef) -> StepView | None:
+        try:
+            return await engine.inspect_live(step)
+        except (EngineError, KeyError, IndexError) as exc:
+            log.warning("live inspect %s failed: %s", step, exc)
+            return self.inspect_step(step)
+
     async def _resume(self, step: StepRef, kind: PauseKind, action: Resume, thread: ThreadState | None = None) -> None:
         if self.engine is None:
             return
@@ -458,6 +478,7 @@ class Session:
         if pause is None:
             return
         thread.pause = None
+        self._live.pop(thread.id, None)
         self.handles.drop_thread(thread.id)
         for fid in [f for f, ref in self.frames.items() if ref.thread is thread]:
             del self.frames[fid]

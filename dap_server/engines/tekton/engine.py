@@ -26,6 +26,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import os
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -48,8 +49,8 @@ from dap_server.engines.base import (
     TaskFinished,
     TaskStarted,
 )
-from dap_server.engines.options import RunOptions
 from dap_server.engines.kube import Kube, Stream, api_message
+from dap_server.engines.options import RunOptions
 from dap_server.sources.model import Document, TaskSpec
 from dap_server.translate import StepPlan, debug_spec
 
@@ -71,6 +72,22 @@ WRITER = (
 )
 
 
+# One exec while a step is paused (Engine.inspect_live): the container's real environment, NUL
+# separated where the image allows (/proc/self/environ, else `env -0`, else `env` lines), then
+# each declared result written so far under the results folder. Folder and names are arguments.
+LIVE_READER = (
+    "exec 2>/dev/null; dir=$1; shift; "
+    "if cat /proc/self/environ >/dev/null; then m=proc; elif env -0 >/dev/null; then m=nul; else m=lines; fi; "
+    "printf 'pipeline-dap:env:%s\\0' \"$m\"; "
+    "case $m in proc) cat /proc/self/environ;; nul) env -0;; *) env;; esac; "
+    "printf '\\0pipeline-dap:results\\0'; "
+    'for n in "$@"; do if [ -f "$dir/$n" ]; then printf \'%s\\0\' "$n"; cat "$dir/$n"; printf \'\\0\'; fi; done'
+)
+LIVE_ENV_HEAD = "pipeline-dap:env:"
+LIVE_RESULTS_MARK = "\0pipeline-dap:results\0"
+SHELL_NOISE = ("_", "SHLVL")  # set by the exec's own shell, not the step's environment
+
+
 def step_container(name: str, index: int) -> str:
     """`step-<name>` (`step-unnamed-<i>`), 63 characters at most (pkg/pod/entrypoint.go StepName)."""
     text = f"step-{name or f'unnamed-{index}'}"[:63]
@@ -85,6 +102,41 @@ def writer_argv(writes: list[tuple[str, str]]) -> list[str]:
     for rel, content in writes:
         argv += [f"/tekton/{rel}", content]
     return argv
+
+
+def live_argv(results: list[str]) -> list[str]:
+    """The exec argv of the live read (LIVE_READER) for the declared result names."""
+    return ["sh", "-c", LIVE_READER, "pipeline-dap", "/tekton/results", *results]
+
+
+def parse_live(output: str) -> tuple[dict[str, str], dict[str, str]] | None:
+    """(environment, results) from the live read's output; None when it is not that output."""
+    head, _, rest = output.partition("\0")
+    if not head.startswith(LIVE_ENV_HEAD):
+        return None
+    mode = head[len(LIVE_ENV_HEAD) :]
+    env_text, found, results_text = rest.partition(LIVE_RESULTS_MARK)
+    if not found:
+        return None
+    env: dict[str, str] = {}
+    if mode in ("proc", "nul"):
+        for entry in env_text.split("\0"):
+            name, eq, value = entry.partition("=")
+            if eq and name:
+                env[name] = value
+    else:  # `env` lines: a line that does not start a NAME= is the previous value's next line
+        last: str | None = None
+        for line in env_text.split("\n"):
+            name, eq, value = line.partition("=")
+            if eq and name.replace("_", "a").isalnum() and not name[0].isdigit():
+                env[name], last = value, name
+            elif last is not None:
+                env[last] += "\n" + line
+        if last is not None and env_text.endswith("\n"):
+            env[last] = env[last].removesuffix("\n")
+    tokens = results_text.split("\0")
+    results = {tokens[i]: tokens[i + 1] for i in range(0, len(tokens) - 1, 2) if tokens[i]}
+    return env, results
 
 
 @dataclass
@@ -135,6 +187,7 @@ class TektonEngine(Engine):
         self._taskrun: dict[str, Any] = {}
         self._pod: dict[str, Any] = {}
         self._configmaps: dict[str, dict[str, str]] = {}
+        self._secret_keys: dict[str, set[str]] = {}  # envFrom Secrets: their key names (values never kept)
         self._done = asyncio.Event()  # the TaskRun has its final condition
         self._pod_gone = False
         self._steps: list[StepTrack] = []
@@ -366,6 +419,20 @@ class TektonEngine(Engine):
                 self._configmaps[name] = dict(cm.data or {})
             except Exception as exc:
                 log.info("ConfigMap %s: %s", name, exc)
+        secrets = {
+            str(source["secretRef"].get("name"))
+            for container in pod.get("spec", {}).get("containers") or []
+            for source in container.get("envFrom") or []
+            if source.get("secretRef")
+        }
+        for name in sorted(secrets):  # only the key names: the live env masks those values
+            try:
+                secret = await self._kube.call(
+                    "read Secret", self._kube.core.read_namespaced_secret, name, self.namespace
+                )
+                self._secret_keys[name] = set((secret.data or {}).keys())
+            except Exception as exc:
+                log.info("Secret %s: %s", name, exc)
 
     # ---- the steps ---------------------------------------------------------------------------
 
@@ -671,6 +738,93 @@ class TektonEngine(Engine):
             else:
                 env[name] = "<resource field>"
         return env
+
+    def _masked(self, container: dict[str, Any]) -> tuple[set[str], bool]:
+        """Names whose values come from Secrets, and whether an envFrom Secret's keys are unknown
+        (then every name the pod spec does not declare is masked)."""
+        names = {
+            str(var.get("name"))
+            for var in container.get("env") or []
+            if (var.get("valueFrom") or {}).get("secretKeyRef")
+        }
+        unknown = False
+        for source in container.get("envFrom") or []:
+            ref = source.get("secretRef")
+            if not ref:
+                continue
+            keys = self._secret_keys.get(str(ref.get("name")))
+            if keys is None:
+                unknown = True
+            else:
+                names |= {str(source.get("prefix") or "") + key for key in keys}
+        return names, unknown
+
+    async def inspect_live(self, step: StepRef) -> StepView:
+        """`inspect`, with the real environment and the results written so far read from the
+        paused step's container (one exec). Secret-sourced values stay masked."""
+        view = self.inspect(step)
+        track = self._track(step)
+        if track.paused is None or self._pod_gone:
+            return view
+        declared = [str(r.get("name")) for r in self._task.data().get("results") or [] if r.get("name")]
+        try:
+            code, output = await self._exec(track, live_argv(declared))
+        except EngineError as exc:
+            self._emit(Output(self.name, track.index, "console", f"values from the pod spec only: {exc}\n"))
+            return view
+        parsed = parse_live(output) if code == 0 else None
+        if parsed is None:
+            shown = output.replace("\0", " ").strip()[:200]
+            self._emit(
+                Output(
+                    self.name,
+                    track.index,
+                    "console",
+                    f"values from the pod spec only: reading {track.container}'s environment failed "
+                    f"(exit code {code}): {shown}\n",
+                )
+            )
+            return view
+        real, results = parsed
+        containers = {c.get("name"): c for c in (self._pod.get("spec") or {}).get("containers") or []}
+        container = containers.get(track.container) or {}
+        spec_names = {n for n, v in view.env.items() if not n.startswith("<")}
+        secret, unknown = self._masked(container)
+        env = {n: v for n, v in real.items() if n not in SHELL_NOISE or n in spec_names}
+        for name in env:
+            if name in secret or (unknown and name not in spec_names):
+                env[name] = SECRET_MASK
+        view.env = env
+        view.results = {**view.results, **results}
+        view.extra["values"] = "read from the running container"
+        return view
+
+    async def set_result(self, step: StepRef, name: str, value: str) -> None:
+        """Write `/tekton/results/<name>` in the paused step's container (a declared result)."""
+        track = self._track(step)
+        declared = [str(r.get("name")) for r in self._task.data().get("results") or [] if r.get("name")]
+        if name not in declared:
+            known = ", ".join(declared) if declared else "none"
+            raise EngineError(f'Task {self._task.name} declares no result "{name}" (its results: {known})')
+        if track.paused is None:
+            raise EngineError(f'step "{track.label}" is not paused: results can be changed only while it is')
+        code, output = await self._exec(track, writer_argv([(f"results/{name}", value)]))
+        if code != 0:
+            raise EngineError(f'writing result "{name}" in {track.container} failed (exit code {code}): {output}')
+
+    def shell_command(self, step: StepRef) -> tuple[list[str], str, dict[str, str]] | None:
+        """`kubectl exec -it` into the step's container, with this run's namespace, context and
+        kubeconfig, for runInTerminal."""
+        track = self._track(step)
+        if self.pod_name is None or self._pod_gone:
+            return None
+        argv = ["kubectl", "exec", "-it", "-n", self.namespace, self.pod_name, "-c", track.container]
+        if self._options.kube_context:
+            argv += ["--context", self._options.kube_context]
+        kubeconfig = self._options.kubeconfig or self._kube.config_file
+        if kubeconfig:
+            argv += ["--kubeconfig", os.path.abspath(os.path.expanduser(str(kubeconfig)))]
+        return [*argv, "--", "sh"], os.getcwd(), {}
 
     async def exec(self, step: StepRef, argv: list[str]) -> ExecResult:
         if not argv:

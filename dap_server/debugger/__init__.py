@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 from typing import IO
 
@@ -43,6 +44,9 @@ def add_debug_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--search-path", action="append", default=[], metavar="PATH", help="where referenced documents live"
     )
+    parser.add_argument("--namespace", help="tekton/argo: the namespace of the run (default: the context's)")
+    parser.add_argument("--kubeconfig", help="tekton/argo: the kubeconfig file (default: $KUBECONFIG, ~/.kube/config)")
+    parser.add_argument("--context", dest="kube_context", help="tekton/argo: the kubeconfig context")
 
 
 async def run_debugger(
@@ -54,6 +58,7 @@ async def run_debugger(
     engine: str,
     search_paths: list[str],
     out: IO[str] | None = None,
+    kube: dict[str, str] | None = None,
     inp: IO[str] | None = None,
 ) -> int:
     """Run FILE under the debugger; the run's exit code (0 succeeded, 1 failed; 2 when it
@@ -66,6 +71,7 @@ async def run_debugger(
         stop_on_entry=stop_on_entry,
         engine=engine,
         search_paths=list(search_paths),
+        kube=dict(kube or {}),
     )
     return await Debugger(options, out or sys.stdout, inp or sys.stdin).run()
 
@@ -79,6 +85,15 @@ def main_from_args(args: argparse.Namespace) -> int:
             print(f"pipeline-dap debug: --param {item!r}: use NAME=VALUE", file=sys.stderr)
             return 2
         params[key] = value
+    kube = {
+        key: value
+        for key, value in (
+            ("namespace", args.namespace),
+            ("kubeconfig", os.path.realpath(args.kubeconfig) if args.kubeconfig else None),
+            ("kubeContext", args.kube_context),
+        )
+        if value
+    }
     return asyncio.run(
         run_debugger(
             args.file,
@@ -88,5 +103,6 @@ def main_from_args(args: argparse.Namespace) -> int:
             args.stop_on_entry,
             args.engine,
             args.search_path,
+            kube=kube,
         )
     )

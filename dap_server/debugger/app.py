@@ -100,6 +100,7 @@ class Options:
     stop_on_entry: bool = False
     engine: str = "local"
     search_paths: list[str] = field(default_factory=list)
+    kube: dict[str, str] = field(default_factory=dict)  # namespace, kubeconfig, kubeContext (cluster engines)
 
 
 class Quit(Exception):
@@ -247,6 +248,7 @@ class Debugger:
             "params": dict(self.options.params),
             "stopOnEntry": self.options.stop_on_entry,
             "cwd": os.getcwd(),
+            **self.options.kube,
         }
         if self.options.search_paths:
             arguments["searchPaths"] = [os.path.realpath(p) for p in self.options.search_paths]

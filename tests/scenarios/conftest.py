@@ -15,4 +15,3 @@ from tests.scenarios.targets import Target, target_for
 async def target(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Target]:
     async with target_for(str(request.param), str(tmp_path)) as chosen:
         yield chosen
-

@@ -55,9 +55,7 @@ async def test_stop_frames_variables_next_and_exit_code(dap: HarnessClient, targ
 
 
 @TASKS
-async def test_on_failure_stops_with_exception_info_and_the_failure_stands(
-    dap: HarnessClient, target: Target
-) -> None:
+async def test_on_failure_stops_with_exception_info_and_the_failure_stands(dap: HarnessClient, target: Target) -> None:
     await start_session(dap, target.launch(FAILING), exception_filters=["onFailure"])
     stop = await stopped(dap, "exception")
     thread_id = stop["body"]["threadId"]
@@ -194,7 +192,7 @@ async def test_disconnect_while_paused_leaves_nothing_behind(dap: HarnessClient,
     await start_session(dap, target.launch(SINGLE), breakpoints={SINGLE: [34]})
     await stopped(dap, "breakpoint")
     running = target.running(dap)
-    assert running or target.cluster is None and target.engine != LOCAL
+    assert running or (target.cluster is None and target.engine != LOCAL)
     await dap.request_ok("disconnect", {"terminateDebuggee": True})
     assert await target.leftovers(dap, running) == []
     await dap.wait_event("terminated")

@@ -244,20 +244,28 @@ class Kube:
         """Run argv in a container (websocket exec); (exit code, stdout + stderr)."""
 
         def run() -> tuple[int, str]:
+            from kubernetes import client
             from kubernetes.stream import stream
 
-            resp = stream(
-                self.core.connect_get_namespaced_pod_exec,
-                pod,
-                namespace,
-                container=container,
-                command=argv,
-                stderr=True,
-                stdin=False,
-                stdout=True,
-                tty=False,
-                _preload_content=False,
-            )
+            # `stream` swaps the ApiClient's call_api for a websocket call while it runs: on the
+            # shared client, every other thread's request (watches, log follows, patches) would
+            # go out as a websocket handshake meanwhile. A client of its own per exec.
+            own: Any = client.ApiClient(self.api_client.configuration)
+            try:
+                resp = stream(
+                    client.CoreV1Api(own).connect_get_namespaced_pod_exec,
+                    pod,
+                    namespace,
+                    container=container,
+                    command=argv,
+                    stderr=True,
+                    stdin=False,
+                    stdout=True,
+                    tty=False,
+                    _preload_content=False,
+                )
+            finally:
+                own.close()
             try:
                 resp.run_forever(timeout=EXEC_TIMEOUT)
                 if resp.is_open():

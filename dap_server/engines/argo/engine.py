@@ -80,7 +80,8 @@ FINAL = ("Succeeded", "Failed", "Error")
 END_WAIT = 30.0  # seconds the pods' last events may lag behind the Workflow's final phase
 CANCEL_WAIT = 15.0  # seconds a terminated run gets before the engine deletes its pods
 SIGTERM_EXIT = 143
-_NOT_FOUND = re.compile(r"executable file not found|no such file or directory|not found in \$PATH", re.I)
+_NOT_FOUND = re.compile(r"executable file not found|not found in \$PATH")
+_NO_DIR = re.compile(r"No such file or directory|can't create", re.I)
 
 
 def marker_path(container: str, kind: PauseKind) -> str:
@@ -647,11 +648,17 @@ class ArgoEngine(Engine):
         if ct.paused is not kind:
             raise EngineError(f'step "{ct.name}" of {track.node_name} is not paused {kind.value}')
         ct.paused = None
+        path = marker_path(ct.name, kind)
         try:
-            code, output = await self._exec(track, ct, ["touch", marker_path(ct.name, kind)])
+            code, output = await self._exec(track, ct, ["touch", path])
+            if code != 0 and _NO_DIR.search(output):
+                # the container runs but its emissary has not made its ctr dir yet: make it (the
+                # emissary's MkdirAll accepts it) and touch again
+                await self._exec(track, ct, ["mkdir", "-p", path.rsplit("/", 1)[0]])
+                code, output = await self._exec(track, ct, ["touch", path])
             if code != 0:
                 text = output.strip()
-                if _NOT_FOUND.search(text) or code in (126, 127):
+                if _NOT_FOUND.search(text):
                     raise EngineError(
                         f'cannot release {track.node_name}/{ct.name}: its image has no "touch" ({text}). '
                         f"Release it from an ephemeral container: "

@@ -143,6 +143,10 @@ class EngineError(Exception):
 class Engine(ABC):
     """A run of one document. Create, `start`, drive with `resume`, end with `cancel`/`close`."""
 
+    after_pauses = True
+    """The engine can pause after a step (Tekton cannot: it has before-step and on-failure
+    breakpoints only); without, `after` breakpoints are reported as never reached."""
+
     async def prepare(self) -> None:
         """Check what a start needs (cluster reachable, feature gates) before the launch is
         answered, so a run that cannot start fails the launch itself. Nothing is created."""

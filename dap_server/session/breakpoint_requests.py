@@ -48,11 +48,12 @@ class BreakpointRequests:
 
     def to_dap(self, bp: SourceBreakpoint) -> m.Breakpoint:
         span = bp.span
-        if not bp.verified or span is None:
+        unreachable = self._unreachable(bp)
+        if not bp.verified or span is None or unreachable:
             return m.Breakpoint(
                 id=bp.id,
                 verified=False,
-                message=bp.message,
+                message=bp.message or unreachable,
                 reason="failed",
                 source=self.session.source_of(bp.path),
                 line=self.session.client_line(bp.line),
@@ -67,6 +68,17 @@ class BreakpointRequests:
             column=span.column,
         )
 
+    def _unreachable(self, bp: SourceBreakpoint) -> str | None:
+        """Why the launched engine can never stop at this (source-verified) breakpoint."""
+        engine = self.session.engine
+        if bp.verified and bp.mode == "after" and engine is not None and not engine.after_pauses:
+            name = self.session.config.engine if self.session.config else "this"
+            return (
+                f"the {name} engine cannot pause after a step (Tekton has before-step and on-failure "
+                "breakpoints only): set a breakpoint on the next step instead"
+            )
+        return None
+
     def check_files(self, bps: list[SourceBreakpoint] | None = None) -> None:
         """Late binding: once the run is known, say which breakpoints it can never reach."""
         if self.session.sources is None or self.session.document is None:
@@ -74,7 +86,9 @@ class BreakpointRequests:
         files = self.session.sources.files_of(self.session.document)
         for bp in bps if bps is not None else self.session.breakpoints.all():
             note = None
-            if bp.verified and bp.path not in files:
+            if self._unreachable(bp):
+                note = self._unreachable(bp)
+            elif bp.verified and bp.path not in files:
                 note = (
                     f"{os.path.basename(bp.path)} is not used by {self.session.document.key}: "
                     "this breakpoint will not be hit in this run"

@@ -1165,6 +1165,13 @@ class Argo:
             except OSError as exc:
                 ctr.exit_code, ctr.finished = 128, now()
                 self.api.append_log(run.namespace, run.name, ctr.name, f"{exc}\n".encode())
+        for ctr in run.main():
+            # argoexec (Go) makes its ctr dir within milliseconds of starting, long before the
+            # kubelet reports the container running; the Python stand-in needs a moment: report
+            # running once it has made it (or ended), as a cluster would be seen
+            ctr_dir = os.path.join(run.host(VAR_RUN_ARGO), "ctr", ctr.name)
+            while ctr.proc is not None and ctr.proc.returncode is None and not os.path.isdir(ctr_dir):
+                await asyncio.sleep(0.005)
         await self.patch_pod(
             run,
             {

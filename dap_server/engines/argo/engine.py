@@ -380,7 +380,11 @@ class ArgoEngine(Engine):
             TaskStarted(
                 task_id=node_id,
                 display_name=display,
-                pipeline_task=task.name if task is not None else self._node(node_id).get("displayName"),
+                pipeline_task=task.name
+                if task is not None
+                else None
+                if source is not None
+                else self._fallback_name(node_id),
                 instance=source.instance if source is not None else None,
                 step_names=tuple(t.name for t in tracks),
                 run_name=node_name,
@@ -392,6 +396,11 @@ class ArgoEngine(Engine):
         track.main = asyncio.ensure_future(self._pod_main(track))
         self._background.add(asyncio.ensure_future(self._read_configmaps(track)))
         return track
+
+    def _fallback_name(self, node_id: str) -> str | None:
+        """A pod node whose name did not walk to the source: its displayName (the task's name)."""
+        shown = self._node(node_id).get("displayName")
+        return str(shown) if shown else None
 
     @staticmethod
     def _fits(template: Template, names: list[str]) -> bool:

@@ -1,0 +1,340 @@
+"""The Argo engine through the official client against the test API (tests/kube/argo.py)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from dap_server.engines.argo import ArgoEngine, create_argo_engine, fetch_run
+from dap_server.engines.argo.workflow import workflow_body
+from dap_server.engines.base import (
+    EngineError,
+    Output,
+    PauseKind,
+    Resume,
+    RunEvent,
+    RunFinished,
+    StepFinished,
+    StepPaused,
+    StepRunning,
+    TaskFinished,
+    TaskStarted,
+)
+from dap_server.engines.options import RunOptions
+from dap_server.sources import SourceSet
+from dap_server.sources.argo import ArgoDocument
+from dap_server.sources.model import Document
+from tests.kube import kubeapi
+from tests.kube.cluster import Cluster
+
+pytestmark = pytest.mark.timeout(60)
+
+ARGO = Path(__file__).resolve().parents[2] / "fixtures" / "argo"
+RUN_TIMEOUT = 30.0
+Policy = Callable[[StepPaused], Resume | None]
+
+
+def load(path: str | Path) -> ArgoDocument:
+    path = str(path)
+    sources = SourceSet([os.path.dirname(path)])
+    document = sources.select(path)
+    sources.resolve(document)
+    assert isinstance(document, ArgoDocument)
+    return document
+
+
+def release_all(event: StepPaused) -> Resume:
+    return Resume.FAIL_CONTINUE if event.kind is PauseKind.FAILURE else Resume.CONTINUE
+
+
+class Recorder:
+    """Collects events; answers pauses like a session without breakpoints (or with `policy`;
+    None keeps the pause)."""
+
+    def __init__(self, engine: ArgoEngine, policy: Policy = release_all) -> None:
+        self.engine = engine
+        self.policy = policy
+        self.events: list[RunEvent] = []
+        self.finished = asyncio.Event()
+        self.paused = asyncio.Event()
+        self.held: list[StepPaused] = []
+        self.tasks: set[asyncio.Future[None]] = set()
+
+    def __call__(self, event: RunEvent) -> None:
+        self.events.append(event)
+        if isinstance(event, StepPaused):
+            action = self.policy(event)
+            if action is None:
+                self.held.append(event)
+                self.paused.set()
+            else:
+                self.tasks.add(asyncio.ensure_future(self.engine.resume(event.step, event.kind, action)))
+        if isinstance(event, RunFinished):
+            self.finished.set()
+
+    def started(self) -> dict[str, TaskStarted]:
+        return {e.task_id: e for e in self.events if isinstance(e, TaskStarted)}
+
+    def task_shape(self, task_id: str) -> list[tuple[object, ...]]:
+        out: list[tuple[object, ...]] = []
+        for e in self.events:
+            if isinstance(e, StepPaused) and e.step.task_id == task_id:
+                out.append(("paused", e.step.step_index, e.kind.value, e.exit_code))
+            elif isinstance(e, StepRunning) and e.step.task_id == task_id:
+                out.append(("running", e.step.step_index))
+            elif isinstance(e, StepFinished) and e.step.task_id == task_id:
+                out.append(("finished", e.step.step_index, e.exit_code, e.reason))
+            elif isinstance(e, Output) and e.task_id == task_id and e.category == "stdout":
+                out.append(("output", e.text))
+            elif isinstance(e, TaskFinished) and e.task_id == task_id:
+                out.append(("task", e.succeeded, e.reason))
+        return out
+
+    def end(self) -> RunFinished:
+        last = self.events[-1]
+        assert isinstance(last, RunFinished), last
+        return last
+
+
+def requests(cluster: Cluster, method: str, part: str) -> list[tuple[str, str, str]]:
+    return [r for r in cluster.api.counts if r[0] == method and part in r[1]]
+
+
+async def start(cluster: Cluster, document: Document, policy: Policy = release_all, **options: Any) -> Recorder:
+    engine = create_argo_engine(document, RunOptions(kubeconfig=cluster.kubeconfig, **options))
+    assert isinstance(engine, ArgoEngine)
+    recorder = Recorder(engine, policy)
+    await asyncio.wait_for(engine.start(recorder), 10)
+    return recorder
+
+
+async def finish(rec: Recorder) -> None:
+    try:
+        await asyncio.wait_for(rec.finished.wait(), RUN_TIMEOUT)
+    finally:
+        await rec.engine.close()
+
+
+async def test_dag_diamond_pauses_before_and_after_every_container_in_order(cluster: Cluster) -> None:
+    rec = await start(cluster, load(ARGO / "dag-diamond.yaml"), params={"greeting": "hey"})
+    await finish(rec)
+    assert rec.end() == RunFinished(True, "Succeeded", rec.end().message)
+    started = rec.started()
+    by_task = {t.display_name.rsplit(".", 1)[1]: t for t in started.values()}
+    assert sorted(by_task) == ["a", "b", "c", "d"]
+    a = by_task["a"]
+    assert a.display_name.startswith("diamond-debug-") and a.run_name == a.display_name
+    assert a.pipeline_task == "a" and a.step_names == ("main",) and a.instance is None
+    assert a.steps[0].span.line == 40
+    assert [(n, s.line) for n, s in a.frames] == [("a", 16), ("diamond", 13)]
+    (workflow,) = cluster.api.objects_of("workflows")
+    name = workflow["metadata"]["name"]
+    node = workflow["status"]["nodes"][a.task_id]  # the task id is the node id
+    assert node["name"] == a.display_name and node["type"] == "Pod"
+    assert rec.task_shape(a.task_id) == [
+        ("paused", 0, "before", None),
+        ("running", 0),
+        ("output", "hey from a\n"),
+        ("paused", 0, "after", 0),
+        ("finished", 0, 0, "Completed"),
+        ("task", True, "Succeeded"),
+    ]
+    # d starts after b and c ended
+    position = {
+        (type(e).__name__, e.task_id): i for i, e in enumerate(rec.events) if isinstance(e, TaskStarted | TaskFinished)
+    }
+    d = by_task["d"].task_id
+    assert position[("TaskStarted", d)] > max(position[("TaskFinished", by_task[x].task_id)] for x in "bc")
+    # what was submitted: the file's templates with the pauses on the leaf container
+    spec = workflow["spec"]
+    assert workflow["metadata"]["labels"]["app.kubernetes.io/managed-by"] == "pipeline-dap"
+    assert spec["arguments"]["parameters"] == [{"name": "greeting", "value": "hey"}]
+    echo = next(t for t in spec["templates"] if t["name"] == "echo")
+    assert {"name": "ARGO_DEBUG_PAUSE_BEFORE", "value": "true"} in echo["container"]["env"]
+    assert name.startswith("diamond-debug-")
+    # requests: each paused-and-resumed step costs one log follow and one exec per pause; the
+    # rest is fixed (the Argo check, the create, two watches); nothing polls
+    logs = requests(cluster, "GET", "/log")
+    execs = requests(cluster, "GET", "/exec")
+    assert len(logs) == 4 and len(execs) == 8
+    fixed = [r for r in cluster.api.counts if "/log" not in r[1] and "/exec" not in r[1]]
+    assert len(fixed) == 4, fixed
+    for pod in [
+        p
+        for p in cluster.api.objects_of("pods")
+        if p["metadata"]["labels"].get("workflows.argoproj.io/workflow") == name
+    ]:
+        assert pod["metadata"]["annotations"]["workflows.argoproj.io/node-id"] in started
+
+
+async def test_no_debug_runs_without_pauses(cluster: Cluster) -> None:
+    rec = await start(cluster, load(ARGO / "nested-steps.yaml"), debug=False)
+    await finish(rec)
+    assert not [e for e in rec.events if isinstance(e, StepPaused)]
+    assert rec.end().succeeded
+    inner = next(t for t in rec.started().values() if t.display_name.endswith(".one"))
+    assert [n for n, _ in inner.frames] == ["one", "inner", "right", "main"]
+    assert requests(cluster, "GET", "/exec") == []
+
+
+async def test_a_failed_command_is_a_failure_pause_with_its_exit_code(cluster: Cluster) -> None:
+    rec = await start(cluster, load(ARGO / "failing.yaml"))
+    await finish(rec)
+    (workflow,) = cluster.api.objects_of("workflows")
+    name = workflow["metadata"]["name"]
+    names = sorted(t.display_name[len(name) :] for t in rec.started().values())
+    assert names == [".onExit", "[0].tolerated(0)", "[0].tolerated(1)", "[1].broken(0)", "[1].broken(1)"]
+    failures = [e for e in rec.events if isinstance(e, StepPaused) and e.kind is PauseKind.FAILURE]
+    assert len(failures) == 4 and {(e.exit_code, e.reason) for e in failures} == {(3, "ExitCode")}
+    first = failures[0].step.task_id
+    shape = rec.task_shape(first)
+    assert shape[:3] == [("paused", 0, "before", None), ("running", 0), ("output", "about to fail\n")]
+    assert ("output", "oops\n") in shape
+    assert shape[-3:] == [("paused", 0, "failure", 3), ("finished", 0, 3, "Error"), ("task", False, "Failed")]
+    on_exit = next(t for t in rec.started().values() if t.display_name.endswith(".onExit"))
+    assert on_exit.pipeline_task is None and on_exit.frames == ()
+    assert any(isinstance(e, Output) and "ended: Failed" in e.text and e.task_id == on_exit.task_id for e in rec.events)
+    end = rec.end()
+    assert not end.succeeded and end.reason == "Failed"
+
+
+async def test_inspect_while_paused_and_live_values(cluster: Cluster) -> None:
+    holder: list[Recorder] = []
+
+    def hold_b(event: StepPaused) -> Resume | None:
+        name = holder[0].started()[event.step.task_id].display_name
+        return None if event.kind is PauseKind.BEFORE and name.endswith(".b") else release_all(event)
+
+    rec = await start(cluster, load(ARGO / "dag-diamond.yaml"), hold_b)
+    holder.append(rec)
+    try:
+        await asyncio.wait_for(rec.paused.wait(), RUN_TIMEOUT)
+        (held,) = rec.held
+        view = rec.engine.inspect(held.step)
+        assert view.state == "paused-before" and view.container == "main" and view.name == "main"
+        assert view.env["MESSAGE"] == "b" and "ARGO_DEBUG_PAUSE_BEFORE" not in view.env
+        assert view.params == {"message": "b"}
+        assert view.extra["namespace"] == "default" and view.extra["workflow"].startswith("diamond-debug-")
+        assert view.extra["pod"] == view.pod and view.extra["containerState"] == "running"
+        assert view.extra["node"] == "test-node"
+        live = await rec.engine.inspect_live(held.step)
+        assert live.env["MESSAGE"] == "b" and live.env["ARGO_CONTAINER_NAME"] == "main"
+        result = await rec.engine.exec(held.step, ["sh", "-c", "echo $MESSAGE"])
+        assert (result.exit_code, result.output) == (0, "b\n")
+        with pytest.raises(EngineError, match="cannot change output parameters"):
+            await rec.engine.set_result(held.step, "x", "y")
+        await rec.engine.resume(held.step, PauseKind.BEFORE, Resume.CONTINUE)
+        await asyncio.wait_for(rec.finished.wait(), RUN_TIMEOUT)
+    finally:
+        await rec.engine.close()
+    assert rec.end().succeeded
+
+
+async def test_cancel_while_paused_leaves_no_process(cluster: Cluster) -> None:
+    rec = await start(cluster, load(ARGO / "dag-diamond.yaml"), lambda e: None)
+    await asyncio.wait_for(rec.paused.wait(), RUN_TIMEOUT)
+    assert cluster.argo.processes() != []
+    await asyncio.wait_for(rec.engine.cancel(), 30)
+    await rec.engine.close()
+    assert cluster.argo.processes() == []
+    (workflow,) = cluster.api.objects_of("workflows")
+    assert workflow["spec"]["shutdown"] == "Terminate"
+    (held,) = rec.held
+    shape = rec.task_shape(held.step.task_id)
+    assert shape[-1] == ("task", False, "Cancelled")
+    assert shape[-2][0] == "finished" and shape[-2][3] == "Cancelled"
+    end = rec.end()
+    assert (end.succeeded, end.reason) == (False, "Cancelled")
+
+
+async def test_attach_detects_pauses_already_in_effect(cluster: Cluster) -> None:
+    """A Workflow submitted by someone else, paused before `a`: an attached engine reports that
+    pause from what is there (running, no output); released, then paused after `a`, a second
+    attached engine reports the after pause (the `sub-process exited` line already in the log)."""
+    document = load(ARGO / "dag-diamond.yaml")
+    body = workflow_body(document, RunOptions(), "default").workflow
+    body["metadata"]["name"] = "diamond-elsewhere"
+    await cluster.api.put("workflows", body)
+    text = await fetch_run(RunOptions(kubeconfig=cluster.kubeconfig, attach="diamond-elsewhere"))
+    assert "name: diamond-elsewhere" in text and "entrypoint: diamond" in text
+
+    def running_a() -> bool:
+        pods = [p for p in cluster.api.objects_of("pods") if p["metadata"]["name"].startswith("diamond-elsewhere")]
+        return any(
+            "running" in s["state"]
+            for p in pods
+            for s in p.get("status", {}).get("containerStatuses", [])
+            if s["name"] == "main"
+        )
+
+    while not running_a():
+        await asyncio.sleep(0.05)
+    first = await start(cluster, document, lambda e: None, attach="diamond-elsewhere")
+    await asyncio.wait_for(first.paused.wait(), RUN_TIMEOUT)
+    (before,) = first.held
+    assert before.kind is PauseKind.BEFORE
+    task = first.started()[before.step.task_id]
+    assert task.display_name == "diamond-elsewhere.a" and task.frames[0][0] == "a"
+    first.paused.clear()
+    await first.engine.resume(before.step, PauseKind.BEFORE, Resume.CONTINUE)
+    await asyncio.wait_for(first.paused.wait(), RUN_TIMEOUT)
+    assert first.held[-1].kind is PauseKind.AFTER
+    await first.engine.close()  # attached: leaves the run as it is
+    assert not first.finished.is_set()
+
+    second = await start(cluster, document, attach="diamond-elsewhere")
+    await finish(second)
+    shape = second.task_shape(before.step.task_id)
+    assert shape[0] == ("running", 0) and ("output", "hello from a\n") in shape
+    assert ("paused", 0, "after", 0) in shape
+    assert shape[-1] == ("task", True, "Succeeded")
+    assert second.end().succeeded
+    assert not [r for r in cluster.api.counts if r[0] == "POST" and "/workflows" in r[1]]  # nothing submitted
+
+
+async def test_an_image_without_touch_says_how_to_release(cluster: Cluster, tmp_path: Path) -> None:
+    path = tmp_path / "shell-less.yaml"
+    path.write_text(
+        "apiVersion: argoproj.io/v1alpha1\nkind: Workflow\nmetadata:\n  generateName: bare-\nspec:\n"
+        "  entrypoint: main\n  templates:\n    - name: main\n      container:\n"
+        "        image: gcr.io/distroless/static\n        command: [/hello]\n"
+    )
+    rec = await start(cluster, load(path), lambda e: None)
+    try:
+        await asyncio.wait_for(rec.paused.wait(), RUN_TIMEOUT)
+        (held,) = rec.held
+        with pytest.raises(EngineError, match='has no "touch"') as caught:
+            await rec.engine.resume(held.step, PauseKind.BEFORE, Resume.CONTINUE)
+        pod = rec.engine.inspect(held.step).pod
+        assert f"kubectl debug -it -n default {pod} --image=busybox --target=main" in str(caught.value)
+        assert "executable file not found" in str(caught.value)
+        said = [e.text for e in rec.events if isinstance(e, Output) and e.category == "console"]
+        assert any("/proc/1/root/var/run/argo/ctr/main/before" in t for t in said)
+        assert rec.engine.inspect(held.step).state == "paused-before"  # still paused
+    finally:
+        await asyncio.wait_for(rec.engine.cancel(), 30)
+        await rec.engine.close()
+    assert cluster.argo.processes() == []
+
+
+async def test_argo_not_installed_is_a_clear_error(cluster: Cluster, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delitem(kubeapi.CUSTOM, ("argoproj.io", "v1alpha1", "workflows"))
+    monkeypatch.delitem(cluster.api.resources, "argoproj.io/v1alpha1/workflows")
+    engine = create_argo_engine(load(ARGO / "dag-diamond.yaml"), RunOptions(kubeconfig=cluster.kubeconfig))
+    with pytest.raises(EngineError, match=r"Argo Workflows is not installed \(no workflows\.argoproj\.io resource\)"):
+        await asyncio.wait_for(engine.prepare(), 10)
+    await engine.close()
+    assert cluster.api.objects_of("workflows") == []
+
+
+def test_tekton_documents_are_refused() -> None:
+    path = Path(__file__).resolve().parents[2] / "fixtures" / "tekton" / "single-task.yaml"
+    sources = SourceSet([str(path.parent)])
+    document = sources.select(str(path))
+    with pytest.raises(EngineError, match="not an Argo document"):
+        create_argo_engine(document, RunOptions())

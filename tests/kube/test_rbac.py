@@ -110,3 +110,11 @@ async def test_a_tekton_session_needs_nothing_beyond_the_role(dap: HarnessClient
     await _session(dap, launch, {SINGLE: [23]})
     assert len(cluster.api.counts) > 5
     assert ungranted(cluster) == []
+
+
+async def test_an_argo_session_needs_nothing_beyond_the_role(dap: HarnessClient, cluster: Cluster) -> None:
+    diamond = REPO_ROOT / "fixtures/argo/dag-diamond.yaml"
+    launch = {"program": str(diamond), "engine": "argo", "kubeconfig": cluster.kubeconfig, "namespace": "default"}
+    await _session(dap, launch, {diamond: [22]})
+    assert len(cluster.api.counts) > 5
+    assert ungranted(cluster) == []

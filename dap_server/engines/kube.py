@@ -29,6 +29,7 @@ BACKOFF = 0.1  # seconds, doubled per attempt
 BACKOFF_MAX = 2.0
 WATCH_TIMEOUT = 1800  # seconds a watch request stays open (the server may end it earlier)
 EXEC_TIMEOUT = 60.0
+LOG_END_GRACE = 2.0  # seconds a log's clean end waits for its container's end to be seen (follow_log)
 IN_CLUSTER_NAMESPACE = "/var/run/secrets/kubernetes.io/serviceaccount/namespace"
 
 
@@ -188,20 +189,31 @@ class Kube:
         return stream
 
     def follow_log(
-        self, namespace: str, pod: str, container: str, on_line: Callable[[str | None], None], skip: int = 0
+        self,
+        namespace: str,
+        pod: str,
+        container: str,
+        on_line: Callable[[str | None], None],
+        skip: int = 0,
+        ended: threading.Event | None = None,
     ) -> Stream:
         """Follow a container's log: every line (newline included) to `on_line` on the loop,
         then None at its end. A container not started yet (400) is retried with backoff. The
-        first `skip` bytes (already read with `read_log`) are left out: a log only grows."""
+        first `skip` bytes (already read with `read_log`) are left out: a log only grows.
+
+        With `ended` (set by the caller once it knows the container terminated), a stream that
+        ends while the container still runs (a dropped connection, a server timeout) is followed
+        again, leaving out the bytes already handed over: no line is lost or repeated, and only
+        the container's end ends the log."""
         loop = asyncio.get_running_loop()
         stream = Stream(f"log {pod}/{container}")
 
         def run() -> None:
             delay = BACKOFF
+            delivered = skip  # bytes of the log handed over (or left out) so far, whole lines
+            failures = 0
             try:
-                for _ in range(RETRIES * 3):
-                    if stream.stopped:
-                        return
+                while not stream.stopped:
                     try:
                         resp = self.core.read_namespaced_pod_log(
                             pod, namespace, container=container, follow=True, _preload_content=False
@@ -210,27 +222,39 @@ class Kube:
                         _check(resp)
                     except Exception as exc:
                         stream.detach()
-                        if stream.stopped or getattr(exc, "status", None) == 404:
+                        failures += 1
+                        if stream.stopped or getattr(exc, "status", None) == 404 or failures >= RETRIES * 3:
                             return
                         time.sleep(delay)
                         delay = min(delay * 2, BACKOFF_MAX)
                         continue
+                    failures, delay = 0, BACKOFF
                     pending = b""
-                    left = skip
+                    position = 0
+                    broken = False
                     try:
                         for chunk in resp.stream(None, decode_content=False):
-                            if left:
-                                dropped = min(left, len(chunk))
-                                chunk, left = chunk[dropped:], left - dropped
+                            if position < delivered:
+                                dropped = min(delivered - position, len(chunk))
+                                chunk, position = chunk[dropped:], position + dropped
+                            position += len(chunk)
                             pending += chunk
                             *done, pending = pending.split(b"\n")
                             for raw in done:
+                                delivered += len(raw) + 1
                                 loop.call_soon_threadsafe(on_line, raw.decode(errors="replace") + "\n")
-                        if pending:
-                            loop.call_soon_threadsafe(on_line, pending.decode(errors="replace") + "\n")
                     except Exception as exc:
+                        broken = True
                         if not stream.stopped:
-                            log.info("log %s/%s ended: %s", pod, container, exc)
+                            log.info("log %s/%s cut: %s", pod, container, exc)
+                    stream.detach()
+                    if stream.stopped:
+                        return
+                    if ended is not None and (broken or not ended.wait(LOG_END_GRACE)):
+                        log.info("log %s/%s ended before the container: following again", pod, container)
+                        continue  # the partial last line, if any, comes again
+                    if pending:
+                        loop.call_soon_threadsafe(on_line, pending.decode(errors="replace") + "\n")
                     return
             finally:
                 stream.detach()

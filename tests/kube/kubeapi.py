@@ -82,6 +82,7 @@ class LogBuffer:
     data: bytearray = field(default_factory=bytearray)
     ended: bool = False
     changed: asyncio.Event = field(default_factory=asyncio.Event)
+    drops: int = 0  # drop_logs() count: a follow open across a drop ends
 
     def wake(self) -> None:
         self.changed.set()
@@ -242,6 +243,12 @@ class KubeAPI(kmock.KubernetesEmulator):  # type: ignore[misc]
 
     # ---- logs -----------------------------------------------------------------------------------
 
+    def drop_logs(self) -> None:
+        """End every open log follow now (a cut connection), whatever the containers do."""
+        for buf in self.logs.values():
+            buf.drops += 1
+            buf.wake()
+
     def log_buffer(self, namespace: str, pod: str, container: str) -> LogBuffer:
         return self.logs.setdefault((namespace, pod, container), LogBuffer())
 
@@ -397,8 +404,9 @@ class KubeAPI(kmock.KubernetesEmulator):  # type: ignore[misc]
         resp = aiohttp.web.StreamResponse(headers={"Content-Type": "text/plain"})
         await resp.prepare(raw)
         sent = 0
+        drops = buf.drops
         try:
-            while True:
+            while buf.drops == drops:
                 if len(buf.data) > sent:
                     chunk = bytes(buf.data[sent:])
                     sent += len(chunk)

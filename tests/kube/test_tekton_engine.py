@@ -244,3 +244,43 @@ async def test_transient_errors_and_410_gone_are_survived(cluster: Cluster) -> N
     watches = [r for r in cluster.api.counts if "watch=true" in r[2]]
     assert any("resourceVersion=" in r[2] for r in watches)  # resumed from where it was
     assert len(watches) >= 6  # two at start, two resumed (410), two afresh
+
+
+async def test_a_log_cut_while_paused_is_followed_again_without_loss_or_repeat(cluster: Cluster) -> None:
+    """Every open log follow is cut while step 1 is paused: the engine follows again, the
+    pause lines are not taken for a second pause, the pause still resumes, and each line of
+    every step arrives exactly once."""
+    document = load("single-task.yaml")
+    engine = create_tekton_engine(document, RunOptions(kubeconfig=cluster.kubeconfig))
+    assert isinstance(engine, TektonEngine)
+    rec = Recorder(engine, lambda e: None if e.step.step_index == 1 else Resume.CONTINUE)
+    await asyncio.wait_for(engine.start(rec), 10)
+    await asyncio.wait_for(rec.paused.wait(), RUN_TIMEOUT)
+    follows = len(requests(cluster, "GET", "/log"))
+    cluster.api.drop_logs()
+    # the cut streams are followed again (step-count and step-echo-args still run)
+    while len(requests(cluster, "GET", "/log")) < follows + 2:
+        await asyncio.sleep(0.05)
+    step = next(e.step for e in rec.events if isinstance(e, StepPaused) and e.step.step_index == 1)
+    await engine.resume(step, PauseKind.BEFORE, Resume.CONTINUE)
+    try:
+        await asyncio.wait_for(rec.finished.wait(), RUN_TIMEOUT)
+    finally:
+        await engine.close()
+    assert rec.shape() == [
+        ("started", ("greet", "count", "echo-args")),
+        ("paused", 0, "before"),
+        ("running", 0),
+        ("finished", 0, 0, "Completed"),
+        ("paused", 1, "before"),
+        ("running", 1),
+        ("finished", 1, 0, "Completed"),
+        ("paused", 2, "before"),
+        ("running", 2),
+        ("finished", 2, 0, "Completed"),
+        ("task", True, "Succeeded"),
+        ("run", True, "Succeeded"),
+    ]
+    assert rec.output(0) == ["hello world\n"]
+    assert rec.output(1) == ["count 1 of 2\n", "count 2 of 2\n"]
+    assert rec.output(2) == ["greeting=hello who=world\n"]

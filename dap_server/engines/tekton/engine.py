@@ -27,6 +27,7 @@ import contextlib
 import json
 import logging
 import os
+import threading
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -152,6 +153,7 @@ class StepTrack:
     log_ended: bool = False
     terminated: dict[str, Any] | None = None
     terminated_seen: asyncio.Event = field(default_factory=asyncio.Event)
+    ended: threading.Event = field(default_factory=threading.Event)  # the same, for the log's thread
     finished: asyncio.Event = field(default_factory=asyncio.Event)
     paused: PauseKind | None = None
     state: str = "waiting"
@@ -164,6 +166,8 @@ class StepTrack:
 
 
 class TektonEngine(Engine):
+    after_pauses = False  # Tekton has before-step and on-failure breakpoints only (A1)
+
     def __init__(self, document: Document, options: RunOptions) -> None:
         if document.kind in ("Pipeline", "PipelineRun"):
             raise EngineError(
@@ -377,6 +381,7 @@ class TektonEngine(Engine):
             self._pod_gone = True
             for track in self._steps:
                 track.terminated_seen.set()
+                track.ended.set()
                 if track.log is None:
                     track.lines.put_nowait(None)
                     track.log_ended = True
@@ -394,11 +399,12 @@ class TektonEngine(Engine):
             state = status.get("state") or {}
             if track.log is None and not track.log_ended and ("running" in state or "terminated" in state):
                 track.log = self._kube.follow_log(
-                    self.namespace, self.pod_name, track.container, track.lines.put_nowait
+                    self.namespace, self.pod_name, track.container, track.lines.put_nowait, ended=track.ended
                 )
             if "terminated" in state and track.terminated is None:
                 track.terminated = state["terminated"]
                 track.terminated_seen.set()
+                track.ended.set()
 
     async def _read_configmaps(self, pod: dict[str, Any]) -> None:
         """The ConfigMaps the step env refers to, read once (inspect shows their values)."""
@@ -614,6 +620,7 @@ class TektonEngine(Engine):
                 self._pod_gone = True
                 for track in self._steps:
                     track.terminated_seen.set()
+                    track.ended.set()
                     if track.log is not None:
                         track.log.stop()
                     else:

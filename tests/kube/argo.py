@@ -1046,6 +1046,8 @@ class Argo:
         for pod in run.pod_runs.values():
             pod.ended = pod.ended or "pod deleted"
             self.kill(pod)
+        for pod in run.pod_runs.values():
+            await self.reap(pod)
         if run.task is not None and not run.task.done():
             run.task.cancel()
         for pod in run.pod_runs.values():
@@ -1062,6 +1064,7 @@ class Argo:
         if pod is not None and not pod.done.is_set():
             pod.ended = pod.ended or "pod deleted"
             self.kill(pod)
+            await self.reap(pod)
 
     # ---- kubelet ------------------------------------------------------------------------------
 
@@ -1276,6 +1279,13 @@ class Argo:
                     signal_process(ctr.proc.pid, signal.SIGKILL)
                 kill_session(ctr.proc.pid)
 
+    async def reap(self, run: PodRun) -> None:
+        """Wait until the killed processes are reaped (their return codes known)."""
+        for ctr in run.main():
+            if ctr.proc is not None:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(asyncio.shield(ctr.proc.wait()), GRACE)
+
     def processes(self) -> list[int]:
         """Pids of container processes still alive (for "shutdown leaves no process")."""
         return [
@@ -1288,12 +1298,15 @@ class Argo:
     async def close(self) -> None:
         for run in self.workflows.values():
             run.deleted = True
-            if run.task is not None and not run.task.done():
-                run.task.cancel()
         for pod in self.pods.values():
             if pod.timer is not None:
                 pod.timer.cancel()
             self.kill(pod)
+        for pod in self.pods.values():
+            await self.reap(pod)
+        for run in self.workflows.values():
+            if run.task is not None and not run.task.done():
+                run.task.cancel()
         for pod in self.pods.values():
             await asyncio.gather(*pod.tasks, return_exceptions=True)
         for run in self.workflows.values():

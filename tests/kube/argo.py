@@ -213,6 +213,7 @@ class WorkflowRun(ArgoLocalEngine):
         self.nodes: dict[str, Obj] = {}
         self.outbound: dict[str, list[str]] = {}
         self.pod_runs: dict[str, PodRun] = {}
+        self.refs: dict[str, Obj] = {}  # node name -> the templateRef it was called through
         self.shutdown: str | None = None
         self.deleted = False
         self.task: asyncio.Future[None] | None = None
@@ -256,6 +257,10 @@ class WorkflowRun(ArgoLocalEngine):
             "phase": phase,
             "startedAt": now(),
         }
+        ref = self.refs.get(name)
+        if ref is not None and kind != "Container":
+            del node["templateName"]
+            node["templateRef"] = ref
         if boundary is not None:
             node["boundaryID"] = boundary
         node.update(extra)
@@ -383,6 +388,8 @@ class WorkflowRun(ArgoLocalEngine):
         )
         attempt = 0
         while True:
+            if name in self.refs:
+                self.refs[f"{name}({attempt})"] = self.refs[name]
             result, _ = await self.template_node(
                 template, inputs, f"{name}({attempt})", boundary, [retry_id], f"{display}({attempt})"
             )
@@ -512,6 +519,8 @@ class WorkflowRun(ArgoLocalEngine):
             for p in as_list(arguments.get("parameters"))
             if isinstance(p, dict) and "name" in p and "value" in p
         }
+        if task.ref_template is not None and task.task_ref is not None:
+            self.refs[name] = {"name": task.task_ref.name, "template": task.ref_template}
         result, node_id = await self.node(target, given, name, boundary, parents, display)
         hook = data.get("onExit")
         if isinstance(hook, str) and hook and task.owner is not None and task.owner.document is not None:

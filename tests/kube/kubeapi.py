@@ -13,8 +13,11 @@ what kmock leaves out (testing-notes.md section 4):
 - merge patch (RFC 7386) and JSON patch on objects and on `/status`; delete;
 - pod logs (`/log?container=c&follow=true`) from a per-container buffer filled by the
   kubelet stand-in (`append_log` / `end_log`);
-- pod exec over websocket (`v5.channel.k8s.io`, `v4.channel.k8s.io`), answered by
-  `exec_handler(namespace, pod, container, argv)` -> (exit code, stdout, stderr);
+- pod exec over websocket (`v5.channel.k8s.io`, `v4.channel.k8s.io`), answered by the
+  pod's kubelet: `exec_handlers[(namespace, pod)]` (Argo registers each of its pods), else
+  `exec_handler` (Tekton), `(namespace, pod, container, argv)` -> (exit code, stdout, stderr);
+  a handler raising `ExecStartError` (the runtime could not start the command) ends the
+  stream with an InternalError status and no exit code, as a kubelet does;
 - `fail_next(method, path_part, status)`: the next matching requests fail (transient errors);
 - `counts`: every request seen, as (method, path, query) for request-count assertions.
 

@@ -675,3 +675,70 @@ def test_standalone_cluster_serves_argo() -> None:
         finally:
             proc.send_signal(signal.SIGTERM)
             assert proc.wait(20) == 0
+
+
+# ---- templateRef, template timeout -------------------------------------------------------
+
+
+async def test_template_ref_to_a_workflow_template(cluster: Cluster) -> None:
+    with open(FIXTURES / "template-ref" / "templates.yaml") as f:
+        toolbox = next(yaml.safe_load_all(f))
+    workflow = fixture("template-ref/workflow.yaml")
+    workflow["spec"]["templates"][0]["dag"]["tasks"].pop()  # the ClusterWorkflowTemplate one
+
+    def calls(api: Api) -> tuple[dict[str, Any], dict[str, str]]:
+        api.co.create_namespaced_custom_object(GROUP, VERSION, "default", "workflowtemplates", toolbox)
+        wf = api.finished(api.create(workflow))
+        logs = {p.metadata.name: api.log(p.metadata.name, "main") for p in api.pods(wf["metadata"]["name"])}
+        return wf, logs
+
+    wf, logs = await blocking(cluster, calls)
+    name = wf["metadata"]["name"]
+    assert wf["status"]["phase"] == "Succeeded"
+    nodes = node_by_name(wf)
+    hello = nodes[f"{name}.hello"]
+    assert hello["templateRef"] == {"name": "toolbox", "template": "greet"}
+    assert "templateName" not in hello
+    both = nodes[f"{name}.both"]
+    assert (both["type"], both["templateRef"]["template"]) == ("Steps", "twice")
+    first = nodes[f"{name}.both[0].first"]
+    assert (first["templateName"], first["boundaryID"]) == ("greet", both["id"])
+    assert logs[f"{name}-greet-{fnv32a(f'{name}.hello')}"].splitlines()[0] == "hello argo"
+    assert logs[f"{name}-greet-{fnv32a(f'{name}.both[1].second')}"].splitlines()[0] == "hello world"
+
+
+async def test_template_timeout_kills_a_paused_pod(cluster: Cluster) -> None:
+    workflow = pausing(
+        {
+            "apiVersion": f"{GROUP}/{VERSION}",
+            "kind": "Workflow",
+            "metadata": {"generateName": "timeout-"},
+            "spec": {
+                "entrypoint": "slow",
+                "templates": [
+                    {
+                        "name": "slow",
+                        "timeout": "1s",
+                        "container": {"image": "alpine:3.20", "command": ["echo", "never"]},
+                    }
+                ],
+            },
+        },
+        after=None,
+    )
+
+    def calls(api: Api) -> tuple[dict[str, Any], Any]:
+        wf = api.finished(api.create(workflow))
+        return wf, api.pod(wf["metadata"]["name"])
+
+    wf, pod = await blocking(cluster, calls)
+    name = wf["metadata"]["name"]
+    assert pod.spec.active_deadline_seconds == 1  # the template timeout is kept despite the pause variables
+    assert (pod.status.phase, pod.status.reason) == ("Failed", "DeadlineExceeded")
+    node = wf["status"]["nodes"][name]
+    assert (node["phase"], node["message"]) == (
+        "Failed",
+        "Pod was active on the node longer than the specified deadline",
+    )
+    assert wf["status"]["phase"] == "Failed"
+    assert cluster.argo.processes() == []

@@ -338,3 +338,30 @@ def test_tekton_documents_are_refused() -> None:
     document = sources.select(str(path))
     with pytest.raises(EngineError, match="not an Argo document"):
         create_argo_engine(document, RunOptions())
+
+
+async def test_container_set_pauses_each_container_after_its_dependencies(cluster: Cluster) -> None:
+    rec = await start(cluster, load(ARGO / "container-set.yaml"))
+    await finish(rec)
+    (pod,) = rec.started().values()
+    assert pod.step_names == ("fetch", "build", "test") and [s.name for s in pod.steps] == ["fetch", "build", "test"]
+    shape = rec.task_shape(pod.task_id)
+    fetched = shape.index(("finished", 0, 0, "Completed"))
+    for index in (1, 2):  # build and test wait for fetch's exit code: their before pause comes after it
+        assert shape.index(("paused", index, "before", None)) > fetched
+        assert ("paused", index, "after", 0) in shape and ("finished", index, 0, "Completed") in shape
+    assert sorted(e[1] for e in shape if e[0] == "output") == ["built\n", "fetched\n", "tested\n"]
+    assert shape[-1] == ("task", True, "Succeeded") and rec.end().succeeded
+
+
+async def test_template_refs_run_from_the_file_and_map_back_to_their_templates(cluster: Cluster) -> None:
+    rec = await start(cluster, load(ARGO / "template-ref" / "workflow.yaml"), debug=False)
+    await finish(rec)
+    assert rec.end().succeeded
+    hello = next(t for t in rec.started().values() if t.display_name.endswith(".hello"))
+    assert hello.steps[0].span.path.endswith("templates.yaml") and hello.frames[0][0] == "hello"
+    second = next(t for t in rec.started().values() if t.display_name.endswith(".second"))
+    assert [n for n, _ in second.frames] == ["second", "twice", "both", "main"]
+    outputs = sorted(e.text for e in rec.events if isinstance(e, Output) and e.category == "stdout")
+    assert outputs == ["hello argo\n", "hello world\n", "hello world\n", "stamped\n"]
+    assert cluster.api.objects_of("workflowtemplates") == []  # nothing but the Workflow was needed

@@ -455,10 +455,12 @@ class ArgoEngine(Engine):
         if ct.before_done:
             return
         codes = []
+        by_name = {c.name: c for c in track.containers}
         for dep in ct.deps:
             terminated = ((statuses.get(dep) or {}).get("state") or {}).get("terminated")
-            if terminated is None:
-                return  # the emissary still waits for the dependency's exit code
+            other = by_name.get(dep)
+            if terminated is None or (other is not None and not other.finished):
+                return  # the emissary still waits for the dependency's exit code (or we have not told its end)
             codes.append(int(terminated.get("exitCode") or 0))
         ct.before_done = True
         if any(codes):
@@ -564,6 +566,10 @@ class ArgoEngine(Engine):
         ct.exit_code, ct.reason, ct.paused, ct.finished = code, reason, None, True
         ct.state = "skipped" if reason == "Skipped" else "terminated"
         self._emit(StepFinished(StepRef(track.node_id, ct.index), code, reason))
+        statuses = {s.get("name"): s for s in (track.pod.get("status") or {}).get("containerStatuses") or []}
+        for other in track.containers:
+            if ct.name in other.deps and other.seen_running and not other.before_done:
+                self._running(track, other, statuses)  # it waited for this one
 
     async def _pod_main(self, track: PodTrack) -> None:
         await asyncio.gather(*track.drivers, return_exceptions=True)

@@ -214,7 +214,9 @@ class WorkflowRun(ArgoLocalEngine):
         self.outbound: dict[str, list[str]] = {}
         self.pod_runs: dict[str, PodRun] = {}
         self.refs: dict[str, Obj] = {}  # node name -> the templateRef it was called through
-        self.shutdown: str | None = None
+        self.shutdown: str | None = None  # the strategy (Terminate, Stop), or Deadline
+        self.stop_message = ""
+        self.exiting = False  # the workflow's exit handler runs (after a Stop too)
         self.deleted = False
         self.task: asyncio.Future[None] | None = None
         self.wants_result = "outputs.result" in json.dumps(obj.get("spec") or {})
@@ -224,8 +226,8 @@ class WorkflowRun(ArgoLocalEngine):
 
     def stopped(self) -> str | None:
         """The node message when the workflow is shut down (start nothing more)."""
-        if self.shutdown is not None:
-            return stopped_message(self.shutdown)
+        if self.shutdown is not None and not self.exiting:
+            return self.stop_message
         return stopped_message("Terminate") if self.deleted else None
 
     async def flush(self, *ids: str) -> None:
@@ -342,7 +344,16 @@ class WorkflowRun(ArgoLocalEngine):
             for k, v in self._globals.items()
             if k.startswith("workflow.parameters.")
         }
+        deadline = self._spec.get("activeDeadlineSeconds")
+        timer = None
+        if deadline is not None and text_of(deadline).isdigit():
+            timer = asyncio.get_running_loop().call_later(
+                int(text_of(deadline)),
+                lambda: self.argo.stop(self, "Deadline", "Step exceeded its deadline"),
+            )
         result, _ = await self.node(entry, args, self.name, None, [], self.name)
+        if timer is not None:
+            timer.cancel()
         if self.deleted:
             return
         on_exit = self._spec.get("onExit")
@@ -350,13 +361,13 @@ class WorkflowRun(ArgoLocalEngine):
             handler = self._doc.template(on_exit)
             if handler is not None:
                 self._globals["workflow.status"] = SUCCEEDED if result.phase == SUCCEEDED else FAILED
-                stop, self.shutdown = self.shutdown, None  # Stop runs the exit handler
+                self.exiting = True  # Stop and a deadline run the exit handler
                 await self.node(handler, {}, f"{self.name}.onExit", None, [], f"{self.name}.onExit")
-                self.shutdown = stop
+                self.exiting = False
         phase = result.phase if result.phase in (SUCCEEDED, FAILED, ERROR) else SUCCEEDED
         message = result.message
         if self.shutdown is not None:
-            phase, message = FAILED, stopped_message(self.shutdown)
+            phase, message = FAILED, self.stop_message
         patch: Obj = {"phase": phase, "finishedAt": now()}
         if message:
             patch["message"] = message
@@ -986,8 +997,8 @@ class Argo:
             task.add_done_callback(_log_failure)
         elif kind == "MODIFIED" and run is not None:
             strategy = (obj.get("spec") or {}).get("shutdown")
-            if strategy and run.shutdown is None and run.task is not None and not run.task.done():
-                await self.stop(run, str(strategy))
+            if strategy:
+                self.stop(run, str(strategy))
         elif kind == "DELETED" and run is not None:
             await self.delete(run)
 
@@ -1042,13 +1053,18 @@ class Argo:
         with contextlib.suppress(asyncio.CancelledError):
             await run.task
 
-    async def stop(self, run: WorkflowRun, strategy: str) -> None:
-        """`spec.shutdown`: running pods are terminated (SIGTERM, paused ones end: v4)."""
+    def stop(self, run: WorkflowRun, strategy: str, message: str = "") -> None:
+        """`spec.shutdown` (or the workflow's activeDeadlineSeconds): nothing more starts, running
+        pods are terminated in the background (SIGTERM, paused ones end: v4), their nodes fail
+        with `message`."""
+        if run.shutdown is not None or run.task is None or run.task.done():
+            return
         run.shutdown = strategy
-        message = stopped_message(strategy)
-        for pod in run.pod_runs.values():
-            if not pod.done.is_set():
-                await self.terminate(pod, message)
+        run.stop_message = message = message or stopped_message(strategy)
+        pods = [p for p in run.pod_runs.values() if not p.done.is_set()]
+        if pods:
+            task = asyncio.ensure_future(asyncio.gather(*(self.terminate(p, message) for p in pods)))
+            task.add_done_callback(_log_failure)
 
     async def delete(self, run: WorkflowRun) -> None:
         run.deleted = True

@@ -742,3 +742,64 @@ async def test_template_timeout_kills_a_paused_pod(cluster: Cluster) -> None:
     )
     assert wf["status"]["phase"] == "Failed"
     assert cluster.argo.processes() == []
+
+
+def _paused_with_exit_handler(prefix: str, **spec: Any) -> dict[str, Any]:
+    workflow: dict[str, Any] = {
+        "apiVersion": f"{GROUP}/{VERSION}",
+        "kind": "Workflow",
+        "metadata": {"generateName": prefix},
+        "spec": {
+            "entrypoint": "main",
+            "onExit": "report",
+            **spec,
+            "templates": [
+                {
+                    "name": "main",
+                    "container": {
+                        "image": "alpine:3.20",
+                        "command": ["echo", "main"],
+                        "env": [{"name": "ARGO_DEBUG_PAUSE_BEFORE", "value": "true"}],
+                    },
+                },
+                {
+                    "name": "report",
+                    "container": {"image": "alpine:3.20", "command": ["echo", "status {{workflow.status}}"]},
+                },
+            ],
+        },
+    }
+    return workflow
+
+
+async def test_shutdown_stop_runs_the_exit_handler(cluster: Cluster) -> None:
+    def calls(api: Api) -> tuple[dict[str, Any], str]:
+        name = api.create(_paused_with_exit_handler("stop-"))
+        api.until("main running", lambda: (api.state(name, "main") or client.V1ContainerState()).running)
+        api.co.patch_namespaced_custom_object(GROUP, VERSION, "default", PLURAL, name, {"spec": {"shutdown": "Stop"}})
+        wf = api.finished(name)
+        report = f"{name}-report-{fnv32a(f'{name}.onExit')}"
+        return wf, api.log(report, "main")
+
+    wf, report_log = await blocking(cluster, calls)
+    name = wf["metadata"]["name"]
+    nodes = node_by_name(wf)
+    assert (wf["status"]["phase"], wf["status"]["message"]) == ("Failed", "Stopped with strategy 'Stop'")
+    assert (nodes[name]["phase"], nodes[name]["message"]) == ("Failed", "Stopped with strategy 'Stop'")
+    assert nodes[f"{name}.onExit"]["phase"] == "Succeeded"
+    assert report_log.splitlines()[0] == "status Failed"
+    assert cluster.argo.processes() == []
+
+
+async def test_workflow_deadline_fails_the_running_nodes(cluster: Cluster) -> None:
+    def calls(api: Api) -> dict[str, Any]:
+        wf: dict[str, Any] = api.finished(api.create(_paused_with_exit_handler("deadline-", activeDeadlineSeconds=1)))
+        return wf
+
+    wf = await blocking(cluster, calls)
+    name = wf["metadata"]["name"]
+    nodes = node_by_name(wf)
+    assert (wf["status"]["phase"], wf["status"]["message"]) == ("Failed", "Step exceeded its deadline")
+    assert (nodes[name]["phase"], nodes[name]["message"]) == ("Failed", "Step exceeded its deadline")
+    assert nodes[f"{name}.onExit"]["phase"] == "Succeeded"
+    assert cluster.argo.processes() == []

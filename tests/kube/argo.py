@@ -23,7 +23,9 @@ What a cluster with Argo v4 (emissary executor, POD_NAMES=v2) does for a Workflo
   process output WITHOUT the stand-in's local-only protocol lines (a real emissary never prints
   them). `wait` has no process: it runs until the mains end, saves the outputs, then terminates.
   Exec runs argv as a host process in the container's env with the pod's paths (`/var/run/argo`,
-  `/tmp`, `/argo/staging`, volume mounts) mapped into the pod folder; in `wait` and in any image
+  `/tmp`, `/argo/staging`, volume mounts) mapped into the pod folder (the same mapping applies to
+  command, args, env and script; a `/tmp/<d>` whose `<d>` is a host directory, like a test's
+  tmp_path, is left alone); in `wait` and in any image
   whose name contains `distroless` there is no binary at all and exec fails as a runtime does.
 """
 
@@ -144,17 +146,24 @@ class PodRun:
     timer: asyncio.TimerHandle | None = None
 
     def host(self, path: str) -> str:
-        for inside, outside in self.mounts:
-            if path == inside or path.startswith(inside + "/"):
-                return outside + path[len(inside) :]
-        return path
+        """A container path -> the host path that stands for it."""
+        return self.host_text(path) if path.startswith("/") else path
 
     def host_text(self, text: str) -> str:
+        """Container paths in `text` (argv, env, script) -> host paths. A `/tmp/<dir>` that is a
+        host directory (a test's tmp_path) stays the host's, so tests can hand files in and out."""
         if not self.mounts:
             return text
         pattern = "|".join(re.escape(inside) for inside, _ in self.mounts)
         table = dict(self.mounts)
-        return re.sub(rf"(?<![\w./~-])({pattern})(?=[/\s\"'`;:)|&>]|$)", lambda m: table[m.group(1)], text)
+
+        def swap(match: re.Match[str]) -> str:
+            inside, rest = match.group(1), match.group(2) or ""
+            if inside == "/tmp" and rest and os.path.isdir("/tmp" + rest):
+                return match.group(0)
+            return table[inside] + rest
+
+        return re.sub(rf"(?<![\w./~-])({pattern})(/[^/\s\"'`;:)|&>]*)?(?=[/\s\"'`;:)|&>]|$)", swap, text)
 
     def main(self) -> list[Ctr]:
         return [c for c in self.containers if not c.wait]

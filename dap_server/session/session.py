@@ -12,6 +12,8 @@ import contextlib
 import itertools
 import logging
 import os
+import shutil
+import tempfile
 from typing import Any
 
 from pydantic import BaseModel
@@ -43,7 +45,16 @@ from .breakpoints import BreakpointStore
 from .capabilities import ON_FAILURE, capabilities
 from .dependencies import dependents
 from .inspection import Inspector
-from .launch import LaunchConfig, LaunchError, create_engine, load_run, parse_config
+from .launch import (
+    AttachConfig,
+    LaunchConfig,
+    LaunchError,
+    create_attach_engine,
+    create_engine,
+    load_run,
+    parse_attach_config,
+    parse_config,
+)
 from .ports import free_port, listening
 from .threads import FrameRef, Intent, Pause, ThreadState
 
@@ -59,6 +70,8 @@ class Session:
         self.supports_run_in_terminal = False
         self.supports_start_debugging = False
         self.config: LaunchConfig | None = None
+        self.attach_config: AttachConfig | None = None
+        self.attach_folder: str | None = None  # attach without program: the run's YAML lives here
         self.sources: SourceSet | None = None
         self.document: Document | None = None
         self.engine: Engine | None = None
@@ -170,13 +183,32 @@ class Session:
             await self._start()
 
     async def attach(self, arguments: dict[str, Any]) -> None:
-        engine = arguments.get("engine", "local")
-        raise RequestError(
-            f'attach needs a cluster engine ("tekton" or "argo"); engine "{engine}" has no runs to attach to'
-            if engine == "local"
-            else f'engine "{engine}" is not available in this build, so there is nothing to attach to',
-            show_user=True,
-        )
+        """Attach to a run already on a cluster (dap-mapping.md): nothing is created; pauses in
+        effect are found from the run's logs; a disconnect releases every pause and leaves the
+        run going unless `cancelOnDisconnect`."""
+        if self.engine is not None:
+            raise RequestError("a run was already launched in this session")
+        folder = tempfile.mkdtemp(prefix="pipeline-dap-attach-")
+        try:
+            config = parse_attach_config(arguments)
+            sources, document, engine = await create_attach_engine(config, folder)
+        except LaunchError as exc:
+            shutil.rmtree(folder, ignore_errors=True)
+            raise RequestError(str(exc), show_user=True) from None
+        try:
+            await engine.prepare()
+        except EngineError as exc:
+            await engine.close()
+            shutil.rmtree(folder, ignore_errors=True)
+            raise RequestError(str(exc), show_user=True) from None
+        self.attach_config, self.sources, self.document, self.engine = config, sources, document, engine
+        self.attach_folder = folder
+        self.entry_pending = config.stop_on_entry
+        self.bp_requests.check_files()
+        where = f'namespace "{config.namespace}"' if config.namespace else "the context's namespace"
+        self.console(f"Attached to {config.run} in {where} on the {config.engine} engine; source: {document.path}\n")
+        if self.configured:
+            await self._start()
 
     async def configuration_done(self, _args: Any) -> None:
         self.configured = True
@@ -635,17 +667,25 @@ class Session:
 
     async def shutdown(self, cancel: bool | None = None) -> None:
         """End of the session (disconnect or the client went away): never leave a step paused."""
-        if self.engine is None:
-            return
-        if cancel is None:
-            cancel = self.config.cancel_on_disconnect if self.config else True
-        if not self.run_done.is_set():
-            if cancel or not self.configured:
-                await self.cancel_run()
-            else:
-                await self.release_all()
-                await self.run_done.wait()
-        await self._close_engine()
+        try:
+            if self.engine is None:
+                return
+            if cancel is None:
+                if self.config is not None:
+                    cancel = self.config.cancel_on_disconnect
+                else:
+                    cancel = self.attach_config.cancel_on_disconnect if self.attach_config else True
+            if not self.run_done.is_set():
+                if cancel or not self.configured:
+                    await self.cancel_run()
+                else:
+                    await self.release_all()
+                    await self.run_done.wait()
+            await self._close_engine()
+        finally:
+            if self.attach_folder is not None:
+                shutil.rmtree(self.attach_folder, ignore_errors=True)
+                self.attach_folder = None
 
     async def _close_engine(self) -> None:
         """Close the engine (its temporary folders go); every caller waits for the same close,

@@ -3,6 +3,12 @@
 
 from __future__ import annotations
 
-from dap_server.engines.tekton.engine import TektonEngine, create_tekton_engine
+from dap_server.engines.tekton.engine import (
+    TektonEngine,
+    create_tekton_engine,
+    fetch_taskrun,
+    taskrun_task_name,
+    taskrun_yaml,
+)
 
-__all__ = ["TektonEngine", "create_tekton_engine"]
+__all__ = ["TektonEngine", "create_tekton_engine", "fetch_taskrun", "taskrun_task_name", "taskrun_yaml"]

@@ -31,6 +31,8 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
+import yaml
+
 from dap_server.engines import markers
 from dap_server.engines.base import (
     Engine,
@@ -87,6 +89,9 @@ LIVE_READER = (
 LIVE_ENV_HEAD = "pipeline-dap:env:"
 LIVE_RESULTS_MARK = "\0pipeline-dap:results\0"
 SHELL_NOISE = ("_", "SHLVL")  # set by the exec's own shell, not the step's environment
+
+
+HISTORY_END = ""  # attach: ends a step's log read so far in its line queue (a log line has its newline)
 
 
 def step_container(name: str, index: int) -> str:
@@ -163,6 +168,7 @@ class StepTrack:
     engine_skipped: bool = False
     user_skipped: bool = False
     running_told: bool = False  # StepRunning emitted (once, before any later pause of the step)
+    log_started: bool = False  # attach: the log's replay (then follow) has begun
 
 
 class TektonEngine(Engine):
@@ -202,6 +208,7 @@ class TektonEngine(Engine):
         self._run_finished = False
         self._warnings: list[str] = []
         self._background: set[asyncio.Future[None]] = set()
+        self._attach = options.attach  # the existing TaskRun to attach to (nothing is created)
 
     # ---- start -----------------------------------------------------------------------------
 
@@ -210,7 +217,10 @@ class TektonEngine(Engine):
         try:
             await self._kube.connect()
             self.namespace = self._options.namespace or self._doc_namespace() or self._kube.default_namespace
-            await self._check_feature_flags()
+            if self._attach:
+                await self._read_attached()
+            else:
+                await self._check_feature_flags()
         except BaseException:
             await self._kube.close()
             raise
@@ -220,6 +230,15 @@ class TektonEngine(Engine):
         if self._main is not None or self._closed:
             raise EngineError("this run was already started")
         self._sink = sink
+        if self._attach:
+            try:
+                if not self._prepared:
+                    await self.prepare()
+            except BaseException:
+                await self._kube.close()
+                raise
+            self._begin()
+            return
         try:
             if not self._prepared:
                 await self.prepare()
@@ -246,6 +265,11 @@ class TektonEngine(Engine):
             raise
         self._taskrun = created
         self.name = str(created["metadata"]["name"])
+        self._begin()
+
+    def _begin(self) -> None:
+        """The TaskRun exists (created, or attached to): announce it, watch it and its pod."""
+        assert self.name is not None
         self._emit(
             TaskStarted(
                 task_id=self.name,
@@ -276,6 +300,49 @@ class TektonEngine(Engine):
         )
         self._drivers = [asyncio.ensure_future(self._drive(t)) for t in self._steps]
         self._main = asyncio.ensure_future(self._run())
+
+    async def _read_attached(self) -> None:
+        """Attach: read the TaskRun (nothing is created), check it still runs and that the
+        document's steps are its steps, and take its steps and pauses from it."""
+        assert self._attach
+        obj = await read_taskrun(self._kube, self.namespace, self._attach)
+        condition = _condition(obj)
+        if condition.get("status") in ("True", "False"):
+            raise EngineError(
+                f'TaskRun "{self._attach}" in namespace "{self.namespace}" has already finished '
+                f"({condition.get('reason')}: {condition.get('message', '')}): there is nothing to attach to"
+            )
+        task_data = taskrun_task_spec(obj)
+        raw_steps = [s for s in task_data.get("steps") or [] if isinstance(s, dict)]
+        theirs = [str(s.get("name") or "") for s in raw_steps]
+        ours = [step.name for step in self._task.steps]
+        if theirs != ours:
+            raise EngineError(
+                f"{self._doc.key} ({self._doc.path}:{self._doc.span.line}) does not describe TaskRun "
+                f'"{self._attach}": its steps are {ours or "none"}, the TaskRun runs {theirs or "none"}. '
+                'Give the file that defines this TaskRun\'s Task as "program", or leave "program" out to '
+                "debug with the TaskRun as the cluster has it"
+            )
+        debug = (obj.get("spec") or {}).get("debug") or {}
+        befores = set((debug.get("breakpoints") or {}).get("beforeSteps") or [])
+        self._steps = [
+            StepTrack(
+                index=step.index,
+                name=step.name,
+                label=step.label,
+                container=step_container(step.name, step.index),
+                before_pause=bool(step.name) and step.name in befores,
+                on_error=str(raw_steps[step.index].get("onError") or ""),
+            )
+            for step in self._task.steps
+        ]
+        if not debug:
+            self._warnings.append(
+                f'TaskRun "{self._attach}" was created without spec.debug: Tekton will not pause it, so the '
+                "debugger shows its steps, state and logs but cannot stop it (breakpoints will not be hit)\n"
+            )
+        self._taskrun = obj
+        self.name = self._attach
 
     def _doc_namespace(self) -> str | None:
         if self._doc.kind != "TaskRun":
@@ -397,7 +464,11 @@ class TektonEngine(Engine):
             if status is None:
                 continue
             state = status.get("state") or {}
-            if track.log is None and not track.log_ended and ("running" in state or "terminated" in state):
+            started = "running" in state or "terminated" in state
+            if self._attach and started and not track.log_started and not track.log_ended:
+                track.log_started = True
+                self._background.add(asyncio.ensure_future(self._replay(track)))
+            elif track.log is None and not track.log_ended and started and not self._attach:
                 track.log = self._kube.follow_log(
                     self.namespace, self.pod_name, track.container, track.lines.put_nowait, ended=track.ended
                 )
@@ -440,6 +511,43 @@ class TektonEngine(Engine):
             except Exception as exc:
                 log.info("Secret %s: %s", name, exc)
 
+    async def _replay(self, track: StepTrack) -> None:
+        """Attach: the log so far (history: its pauses may be over), then HISTORY_END, then
+        the log followed from there."""
+        assert self.pod_name is not None
+        skip = 0
+        try:
+            data = await self._kube.read_log(self.namespace, self.pod_name, track.container)
+        except Exception as exc:
+            log.info("log of %s: %s", track.container, exc)
+            data = b""
+        skip = data.rfind(b"\n") + 1  # whole lines only: a partial last line comes with the follow
+        for raw in data[:skip].split(b"\n")[:-1]:
+            track.lines.put_nowait(raw.decode(errors="replace") + "\n")
+        track.lines.put_nowait(HISTORY_END)
+        if self._pod_gone or self._stopping:
+            track.lines.put_nowait(None)
+            return
+        track.log = self._kube.follow_log(
+            self.namespace, self.pod_name, track.container, track.lines.put_nowait, skip, ended=track.ended
+        )
+
+    async def _still_paused(self, track: StepTrack, kind: PauseKind) -> bool:
+        """Attach: whether a pause the log so far ends with is still in effect (its release
+        markers absent); the container's own answer, by exec. Without one, the log's word."""
+        if track.ended.is_set() or self._pod_gone:
+            return False
+        if kind is PauseKind.BEFORE:
+            names = [markers.before_step_file(track.index), markers.before_step_file(track.index, fail=True)]
+        else:
+            names = [markers.breakpoint_exit_file(track.index)]
+        argv = ["sh", "-c", 'for f; do [ -e "$f" ] && exit 3; done; exit 0', "pipeline-dap"]
+        try:
+            code, _ = await self._exec(track, argv + [f"/tekton/{n}" for n in names])
+        except EngineError:
+            return True
+        return code != 3
+
     # ---- the steps ---------------------------------------------------------------------------
 
     async def _drive(self, track: StepTrack) -> None:
@@ -451,9 +559,25 @@ class TektonEngine(Engine):
         if not track.before_pause and not self._stopping:
             self._set_running(track)
         detector = markers.PauseDetector()
+        history = bool(self._attach)  # attach: lines before HISTORY_END were logged before we came
+        earlier: PauseKind | None = None  # the pause the history ends in, if it does
         while (line := await track.lines.get()) is not None:
+            if line == HISTORY_END:
+                history = False
+                if earlier is not None and await self._still_paused(track, earlier):
+                    await self._paused(track, earlier)  # in effect when we attached
+                elif earlier is PauseKind.BEFORE:
+                    self._set_running(track)
+                continue
             detection = detector.feed(line)
-            if detection.pause is not None:
+            if history:
+                if detection.pause is not None:
+                    earlier = detection.pause
+                elif not detection.protocol or detection.exit_code is not None:
+                    if earlier is PauseKind.BEFORE:
+                        self._set_running(track)  # released before we came: the step ran
+                    earlier = None
+            elif detection.pause is not None:
                 await self._paused(track, detection.pause)
             if not detection.protocol and not self._quiet(track, line):
                 self._emit(Output(self.name, track.index, "stdout", line))
@@ -878,6 +1002,61 @@ def _field(pod: dict[str, Any], meta: dict[str, Any], path: str) -> str:
         if path.startswith(prefix) and path.endswith("']"):
             return str((meta.get(key) or {}).get(path[len(prefix) : -2], ""))
     return f"<{path}>"
+
+
+def taskrun_task_spec(obj: dict[str, Any]) -> dict[str, Any]:
+    """The Task a TaskRun runs as the cluster has it: spec.taskSpec, else status.taskSpec
+    (Tekton stores the resolved taskRef there)."""
+    spec = (obj.get("spec") or {}).get("taskSpec") or (obj.get("status") or {}).get("taskSpec") or {}
+    return dict(spec) if isinstance(spec, dict) else {}
+
+
+def taskrun_task_name(obj: dict[str, Any]) -> str | None:
+    """The name of the Task a TaskRun runs (label tekton.dev/task, else its taskRef)."""
+    labels = (obj.get("metadata") or {}).get("labels") or {}
+    name = labels.get("tekton.dev/task") or ((obj.get("spec") or {}).get("taskRef") or {}).get("name")
+    return str(name) if name else None
+
+
+async def read_taskrun(kube: Kube, namespace: str, name: str) -> dict[str, Any]:
+    try:
+        found: dict[str, Any] = await kube.call(
+            "read TaskRun", kube.custom.get_namespaced_custom_object, GROUP, VERSION, namespace, PLURAL, name
+        )
+    except Exception as exc:
+        if getattr(exc, "status", None) == 404:
+            raise EngineError(f'TaskRun "{name}" not found in namespace "{namespace}"') from None
+        raise EngineError(f'cannot read TaskRun "{name}" in namespace "{namespace}": {api_message(exc)}') from None
+    return found
+
+
+def taskrun_yaml(obj: dict[str, Any]) -> str:
+    """A TaskRun as a document to map: its Task inlined (spec.taskSpec), without status and
+    server-set metadata, so frames point at a file that reads like the TaskRun's own YAML."""
+    meta = obj.get("metadata") or {}
+    spec = {k: v for k, v in (obj.get("spec") or {}).items() if k not in ("taskRef", "status", "statusMessage")}
+    spec["taskSpec"] = taskrun_task_spec(obj)
+    kept = {k: meta[k] for k in ("name", "namespace", "labels", "annotations") if meta.get(k)}
+    document = {"apiVersion": f"{GROUP}/{VERSION}", "kind": "TaskRun", "metadata": kept, "spec": spec}
+    header = f"# TaskRun {meta.get('name')} as the cluster has it (written by pipeline-dap for an attach)\n"
+    return header + yaml.safe_dump(document, sort_keys=False, default_flow_style=False, width=120)
+
+
+async def fetch_taskrun(options: RunOptions) -> str:
+    """The YAML of the TaskRun `options.attach` names (see `taskrun_yaml`)."""
+    if not options.attach:
+        raise EngineError("no TaskRun to attach to (attach needs `run`: taskrun/NAME)")
+    kube = Kube(options.kubeconfig, options.kube_context)
+    try:
+        await kube.connect()
+        obj = await read_taskrun(kube, options.namespace or kube.default_namespace, options.attach)
+    finally:
+        await kube.close()
+    if not taskrun_task_spec(obj).get("steps"):
+        raise EngineError(
+            f'TaskRun "{options.attach}" has no Task steps yet (neither spec.taskSpec nor status.taskSpec)'
+        )
+    return taskrun_yaml(obj)
 
 
 def create_tekton_engine(document: Document, options: RunOptions) -> Engine:

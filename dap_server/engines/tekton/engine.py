@@ -169,6 +169,7 @@ class StepTrack:
     user_skipped: bool = False
     running_told: bool = False  # StepRunning emitted (once, before any later pause of the step)
     log_started: bool = False  # attach: the log's replay (then follow) has begun
+    run_released: bool = False  # its before-pause was released to run (the exec may not have returned yet)
 
 
 class TektonEngine(Engine):
@@ -625,6 +626,9 @@ class TektonEngine(Engine):
     def _finish(self, track: StepTrack) -> None:
         assert self.name is not None
         terminated = track.terminated or {}
+        if track.run_released and terminated:
+            # the step ran and ended before the exec that released it returned: StepRunning first
+            self._set_running(track)
         cancelled = _condition(self._taskrun).get("reason") if self._done.is_set() else None
         termination = _termination(str(terminated.get("message") or ""))
         if not terminated:
@@ -703,9 +707,11 @@ class TektonEngine(Engine):
         else:
             writes = markers.marker_writes(kind, action, track.index)
         track.paused = None
+        track.run_released = kind is PauseKind.BEFORE and action is Resume.CONTINUE
         try:
             await self._write(track, writes)
         except EngineError as exc:
+            track.run_released = False
             track.paused = kind
             self._emit(Output(self.name, track.index, "console", f"{exc}\n"))
             raise

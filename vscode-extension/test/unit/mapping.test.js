@@ -97,7 +97,10 @@ test('dap-mapping: launch required keys, defaults and engine values follow the t
 
 test('dap-mapping: attach attributes are exactly the attach keys, program/searchPaths optional', () => {
   const { keys, optionalKeys } = attachKeys();
-  assert.deepEqual(Object.keys(attrs.attach.properties).sort(), [...keys].sort());
+  // Beyond the contract's attach keys: the cluster targeting and disconnect keys launch has (attach
+  // needs them just as much); documented in the README and the issue note.
+  const extras = ['kubeconfig', 'kubeContext', 'cancelOnDisconnect', 'stopOnEntry'];
+  assert.deepEqual(Object.keys(attrs.attach.properties).sort(), [...keys, ...extras].sort());
   for (const k of optionalKeys) assert.ok(!(attrs.attach.required || []).includes(k), `attach.${k} should be optional`);
   assert.ok((attrs.attach.required || []).includes('run'));
   for (const [k, p] of Object.entries(attrs.attach.properties)) {

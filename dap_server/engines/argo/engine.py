@@ -78,6 +78,7 @@ log = logging.getLogger(__name__)
 ARGO_ROOT = "/var/run/argo"
 FINAL = ("Succeeded", "Failed", "Error")
 END_WAIT = 30.0  # seconds the pods' last events may lag behind the Workflow's final phase
+ORDER_WAIT = 5.0  # seconds a new pod's events wait for ended pods to tell their end first
 CANCEL_WAIT = 15.0  # seconds a terminated run gets before the engine deletes its pods
 SIGTERM_EXIT = 143
 _NOT_FOUND = re.compile(r"executable file not found|not found in \$PATH")
@@ -169,6 +170,7 @@ class ArgoEngine(Engine):
         self._skipped_told: set[str] = set()
         self._main: asyncio.Future[None] | None = None
         self._background: set[asyncio.Future[None]] = set()
+        self._held: list[tuple[str, dict[str, Any]]] = []  # pod events waiting behind ended pods
         self._stopping = False
         self._closed = False
         self._run_finished = False
@@ -322,6 +324,35 @@ class ArgoEngine(Engine):
     # ---- pods -------------------------------------------------------------------------------------
 
     def _on_pod(self, kind: str, obj: dict[str, Any]) -> None:
+        """Pod events in watch order. A new pod waits until the pods that ended before it was
+        created have told their end (their logs end on other streams, later than the watch
+        says so): a dependent task never starts, in the events, before what it depends on
+        finished. The wait is bounded; later events queue behind it to keep the order."""
+        meta = obj.get("metadata") or {}
+        node_id = str((meta.get("annotations") or {}).get(NODE_ID) or meta.get("name"))
+        if not self._held and kind != "DELETED" and node_id not in self._pods:
+            ending = [t.main for t in self._pods.values() if t.ended.is_set() and t.main and not t.main.done()]
+            if ending:
+                self._background.add(asyncio.ensure_future(self._release_held(ending)))
+                self._held.append((kind, obj))
+                return
+        if self._held:
+            self._held.append((kind, obj))
+            return
+        self._pod_event(kind, obj)
+
+    async def _release_held(self, ending: list[asyncio.Future[None]]) -> None:
+        await asyncio.wait(ending, timeout=ORDER_WAIT)
+        held, self._held = self._held, []
+        for number, (kind, obj) in enumerate(held):
+            if self._closed:
+                return
+            self._on_pod(kind, obj)
+            if self._held:  # a later new pod waits in its turn: keep the rest behind it
+                self._held.extend(held[number + 1 :])
+                return
+
+    def _pod_event(self, kind: str, obj: dict[str, Any]) -> None:
         meta = obj.get("metadata") or {}
         annotations = meta.get("annotations") or {}
         node_id = str(annotations.get(NODE_ID) or meta.get("name"))

@@ -134,7 +134,8 @@ async def main() -> int:
     body = (
         f"A run of {n} trivial steps over DAP (real server, stdio) against the test Kubernetes API; requests "
         "counted by the API. Target: ≤ 3 requests per paused-and-resumed step, no polling (the fixed part "
-        "does not grow with the steps).\n\n" + "\n".join(table)
+        "does not grow with the steps). Opening the Variables of a stop adds one exec (the container's real "
+        "environment and results), once per stop.\n\n" + "\n".join(table)
     )
     print(body)
     if args.write:

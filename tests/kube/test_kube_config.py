@@ -84,7 +84,7 @@ async def test_without_a_kubeconfig_the_service_account_is_used(
         assert kube.default_namespace == "pipelines"
         configuration = kube.api_client.configuration
         assert configuration.host == "https://10.0.0.1:443"
-        assert configuration.api_key["BearerToken"] .lower() == "bearer sa-token"
+        assert configuration.api_key["BearerToken"].lower() == "bearer sa-token"
     finally:
         await kube.close()
 

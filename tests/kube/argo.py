@@ -27,6 +27,12 @@ What a cluster with Argo v4 (emissary executor, POD_NAMES=v2) does for a Workflo
   command, args, env and script; a `/tmp/<d>` whose `<d>` is a host directory, like a test's
   tmp_path, is left alone); in `wait` and in any image
   whose name contains `distroless` there is no binary at all and exec fails as a runtime does.
+  An ephemeral container added to a running pod (PATCH `pods/<p>/ephemeralcontainers`, see
+  kubeapi.py) runs its command + args as a host process with its own volume mounts mapped into
+  the pod folder (`var-run-argo` -> the folder standing for the pod's /var/run/argo; an unmounted
+  /var/run/argo or /tmp is private to it), reported in `status.ephemeralContainerStatuses`
+  (running, then terminated); a `distroless` image or a binary the host lacks ends it with
+  StartError (128), as a runtime does. A pod that has ended starts none.
 """
 
 from __future__ import annotations
@@ -96,6 +102,14 @@ def not_found(binary: str) -> str:
     )
 
 
+def _start_error(binary: str) -> str:
+    """The runtime's message for a container whose command it cannot start."""
+    return (
+        "failed to create containerd task: failed to create shim task: OCI runtime create failed: runc create "
+        f'failed: unable to start container process: exec: "{binary}": executable file not found in $PATH: unknown'
+    )
+
+
 def stopped_message(strategy: str) -> str:
     return f"Stopped with strategy '{strategy}'"
 
@@ -123,6 +137,7 @@ class Ctr:
     started: str = ""
     finished: str = ""
     stdout: list[bytes] = field(default_factory=list)
+    start_error: str = ""  # the runtime could not start it (StartError)
 
     @property
     def shell_less(self) -> bool:
@@ -144,6 +159,8 @@ class PodRun:
     tasks: list[asyncio.Future[None]] = field(default_factory=list)
     done: asyncio.Event = field(default_factory=asyncio.Event)
     timer: asyncio.TimerHandle | None = None
+    ephemeral: list[Ctr] = field(default_factory=list)  # ephemeral containers, in the order added
+    ephemeral_tasks: list[asyncio.Future[None]] = field(default_factory=list)
 
     def host(self, path: str) -> str:
         """A container path -> the host path that stands for it."""
@@ -175,6 +192,16 @@ def _status(ctr: Ctr) -> Obj:
         state = {"waiting": {"reason": "ContainerCreating"}}
     elif ctr.exit_code is None:
         state = {"running": {"startedAt": ctr.started}}
+    elif ctr.start_error:
+        state = {
+            "terminated": {
+                "exitCode": ctr.exit_code,
+                "reason": "StartError",
+                "message": ctr.start_error,
+                "startedAt": "1970-01-01T00:00:00Z",
+                "finishedAt": ctr.finished,
+            }
+        }
     else:
         state = {
             "terminated": {
@@ -1090,6 +1117,7 @@ class Argo:
 
     async def on_pod(self, kind: str, obj: Obj, old: Obj | None) -> None:
         if kind != "DELETED":
+            self.start_ephemeral(obj)
             return
         meta = obj["metadata"]
         key = (meta["namespace"], meta["name"])
@@ -1242,6 +1270,9 @@ class Argo:
         wait.finished = now()
         self.api.append_log(run.namespace, run.name, "wait", argo_log("Alloc=1234 TotalAlloc=5678 Sys=9012 NumGC=3"))
         self.api.end_log(run.namespace, run.name, "wait")
+        for ctr in run.ephemeral:  # the pod ends: its ephemeral containers with it
+            if ctr.proc is not None and ctr.proc.returncode is None:
+                signal_process(ctr.proc.pid, signal.SIGKILL)
         failed = run.ended is not None or bool(run.reason) or any(c.exit_code for c in run.main())
         status: Obj = {"phase": "Failed" if failed else "Succeeded", "containerStatuses": self.statuses(run)}
         if run.ended == DEADLINE_MESSAGE:
@@ -1307,7 +1338,7 @@ class Argo:
         self.kill(run)
 
     def kill(self, run: PodRun) -> None:
-        for ctr in run.main():
+        for ctr in [*run.main(), *run.ephemeral]:
             if ctr.proc is not None:
                 if ctr.proc.returncode is None:
                     signal_process(ctr.proc.pid, signal.SIGKILL)
@@ -1315,7 +1346,7 @@ class Argo:
 
     async def reap(self, run: PodRun) -> None:
         """Wait until the killed processes are reaped (their return codes known)."""
-        for ctr in run.main():
+        for ctr in [*run.main(), *run.ephemeral]:
             if ctr.proc is not None:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(asyncio.shield(ctr.proc.wait()), GRACE)
@@ -1325,7 +1356,7 @@ class Argo:
         return [
             c.proc.pid
             for r in self.pods.values()
-            for c in r.containers
+            for c in [*r.containers, *r.ephemeral]
             if c.proc is not None and c.proc.returncode is None
         ]
 
@@ -1342,11 +1373,80 @@ class Argo:
             if run.task is not None and not run.task.done():
                 run.task.cancel()
         for pod in self.pods.values():
-            await asyncio.gather(*pod.tasks, return_exceptions=True)
+            await asyncio.gather(*pod.tasks, *pod.ephemeral_tasks, return_exceptions=True)
         for run in self.workflows.values():
             if run.task is not None:
                 await asyncio.gather(run.task, return_exceptions=True)
         shutil.rmtree(self.root, ignore_errors=True)
+
+    # ---- ephemeral containers ---------------------------------------------------------------------
+
+    def start_ephemeral(self, pod: Obj) -> None:
+        """Start the ephemeral containers the pod's spec has and the kubelet has not started."""
+        meta = pod["metadata"]
+        run = self.pods.get((meta["namespace"], meta["name"]))
+        if run is None or run.done.is_set() or run.ended is not None:
+            return
+        known = {c.name for c in run.ephemeral}
+        for spec in (pod.get("spec") or {}).get("ephemeralContainers") or []:
+            if spec.get("name") in known:
+                continue
+            ctr = Ctr(str(spec["name"]), str(spec.get("image") or ""), {}, "", [])
+            run.ephemeral.append(ctr)
+            task = asyncio.ensure_future(self.run_ephemeral(run, pod, spec, ctr))
+            task.add_done_callback(_log_failure)
+            run.ephemeral_tasks.append(task)
+
+    async def run_ephemeral(self, run: PodRun, pod: Obj, spec: Obj, ctr: Ctr) -> None:
+        private = os.path.join(run.folder, "ephemeral", ctr.name)
+        mounts = {VAR_RUN_ARGO: os.path.join(private, "var-run-argo"), "/tmp": os.path.join(private, "tmp")}
+        for mount in spec.get("volumeMounts") or []:
+            volume = str(mount.get("name"))
+            outside = (
+                run.host(VAR_RUN_ARGO) if volume == "var-run-argo" else os.path.join(run.folder, "volumes", volume)
+            )
+            mounts[str(mount["mountPath"])] = outside
+        view = PodRun(run.namespace, run.name, run.node_id, run.node_name, run.folder, [])
+        view.mounts = sorted(mounts.items(), key=lambda m: -len(m[0]))
+        for outside in [private, *mounts.values()]:
+            os.makedirs(outside, exist_ok=True)
+        ctr.cwd = private
+        ctr.env = self.env_of(view, pod, spec)
+        ctr.command = [view.host_text(text_of(a)) for a in [*(spec.get("command") or []), *(spec.get("args") or [])]]
+        ctr.started = now()
+        self.api.log_buffer(run.namespace, run.name, ctr.name)
+        binary = str((spec.get("command") or spec.get("args") or [""])[0])
+        proc = None
+        if ctr.shell_less or not ctr.command:
+            ctr.start_error = _start_error(binary or ctr.image)
+        else:
+            try:
+                proc = await asyncio.create_subprocess_exec(
+                    *ctr.command,
+                    stdin=asyncio.subprocess.DEVNULL,
+                    stdout=asyncio.subprocess.PIPE,
+                    stderr=asyncio.subprocess.STDOUT,
+                    cwd=ctr.cwd,
+                    env=ctr.env,
+                    start_new_session=True,
+                )
+            except OSError:
+                ctr.start_error = _start_error(binary)
+        if proc is None:
+            ctr.exit_code, ctr.finished = 128, now()
+            self.api.end_log(run.namespace, run.name, ctr.name)
+            await self.patch_pod(run, {"ephemeralContainerStatuses": [_status(c) for c in run.ephemeral]})
+            return
+        ctr.proc = proc
+        await self.patch_pod(run, {"ephemeralContainerStatuses": [_status(c) for c in run.ephemeral]})
+        async for line in lines(proc.stdout):
+            self.api.append_log(run.namespace, run.name, ctr.name, line)
+        code = await proc.wait()
+        ctr.exit_code = code if code >= 0 else 128 - code
+        ctr.finished = now()
+        kill_session(proc.pid)
+        self.api.end_log(run.namespace, run.name, ctr.name)
+        await self.patch_pod(run, {"ephemeralContainerStatuses": [_status(c) for c in run.ephemeral]})
 
     # ---- exec ---------------------------------------------------------------------------------
 

@@ -18,7 +18,13 @@ what kmock leaves out (testing-notes.md section 4):
   `exec_handler` (Tekton), `(namespace, pod, container, argv)` -> (exit code, stdout, stderr);
   a handler raising `ExecStartError` (the runtime could not start the command) ends the
   stream with an InternalError status and no exit code, as a kubelet does;
-- `fail_next(method, path_part, status)`: the next matching requests fail (transient errors);
+- PATCH `pods/<name>/ephemeralcontainers` (strategic merge: the official client's choice for
+  an object body, merge patch, JSON patch, apply; anything else 415 as the API server answers)
+  changes only `spec.ephemeralContainers`, validated like the API server does (existing ones
+  unchanged, unique names, image required, target container and volume mounts must exist: 422);
+  the pod's kubelet (`on_write("pods")`) starts the new ones;
+- `fail_next(method, path_part, status, message=...)`: the next matching requests fail
+  (transient errors by default; a `message` makes it a Forbidden/other Status with that text);
 - `counts`: every request seen, as (method, path, query) for request-count assertions.
 
 Controllers (tekton.py) hook in with `on_write(plural, callback)` and change objects with
@@ -39,6 +45,7 @@ from typing import Any
 
 import aiohttp.web
 import kmock
+import yaml
 
 Obj = dict[str, Any]
 WriteHook = Callable[[str, Obj, Obj | None], Awaitable[None]]  # event type, object, old object
@@ -53,6 +60,70 @@ CUSTOM = {
     ("argoproj.io", "v1alpha1", "workflows"): "Workflow",
     ("argoproj.io", "v1alpha1", "workflowtemplates"): "WorkflowTemplate",
 }
+
+
+JSON_PATCH = "application/json-patch+json"
+MERGE_PATCH = "application/merge-patch+json"
+STRATEGIC_PATCH = "application/strategic-merge-patch+json"
+APPLY_PATCH = "application/apply-patch+yaml"
+PATCH_TYPES = (JSON_PATCH, MERGE_PATCH, STRATEGIC_PATCH, APPLY_PATCH)
+_UNSUPPORTED_PATCH = (
+    "the body of the request was in an unknown format - accepted media types include: "
+    "application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml, "
+    "application/strategic-merge-patch+json, application/apply-patch+cbor"
+)
+_REASONS = {
+    400: "BadRequest",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "NotFound",
+    409: "Conflict",
+    415: "UnsupportedMediaType",
+    422: "Invalid",
+    500: "InternalError",
+    503: "ServiceUnavailable",
+}
+
+
+def _ephemeral_problems(pod: Obj, current: list[Obj], wanted: list[Obj]) -> list[str]:
+    """What the API server refuses in an ephemeral containers update (field paths as it names them)."""
+    spec = pod.get("spec") or {}
+    problems = []
+    by_name = {str(c.get("name")): c for c in wanted if isinstance(c, dict)}
+    for old in current:
+        now = by_name.get(str(old.get("name")))
+        if now != old:
+            change = "removed" if now is None else "changed"
+            problems.append(
+                f'spec.ephemeralContainers: Forbidden: existing ephemeral containers "{old.get("name")}" '
+                f"may not be {change}"
+            )
+    names = [str(c.get("name")) for c in [*(spec.get("initContainers") or []), *(spec.get("containers") or [])]]
+    volumes = {str(v.get("name")) for v in spec.get("volumes") or []}
+    regular = {str(c.get("name")) for c in spec.get("containers") or []}
+    for i, container in enumerate(wanted):
+        at = f"spec.ephemeralContainers[{i}]"
+        if not isinstance(container, dict):
+            problems.append(f"{at}: Invalid value: not an object")
+            continue
+        name = str(container.get("name") or "")
+        if not name:
+            problems.append(f"{at}.name: Required value")
+        elif name in names:
+            problems.append(f'{at}.name: Duplicate value: "{name}"')
+        names.append(name)
+        if not container.get("image"):
+            problems.append(f"{at}.image: Required value")
+        target = container.get("targetContainerName")
+        if target and target not in regular:
+            problems.append(f'{at}.targetContainerName: Not found: "{target}"')
+        for j, mount in enumerate(container.get("volumeMounts") or []):
+            if mount.get("name") not in volumes:
+                problems.append(f'{at}.volumeMounts[{j}].name: Not found: "{mount.get("name")}"')
+        for field_name in ("ports", "livenessProbe", "readinessProbe", "startupProbe", "resources", "lifecycle"):
+            if container.get(field_name):
+                problems.append(f"{at}.{field_name}: Forbidden: cannot be set for an Ephemeral Container")
+    return problems
 
 
 class ApiError(Exception):
@@ -174,6 +245,7 @@ class KubeAPI(kmock.KubernetesEmulator):  # type: ignore[misc]
         self.exec_handlers: dict[tuple[str, str], ExecHandler] = {}  # (namespace, pod) -> its kubelet's
         self.counts: list[tuple[str, str, str]] = []
         self._failures: list[tuple[str, str, int]] = []
+        self._failure_messages: dict[int, str] = {}  # id of a failure entry -> its Status message
         self.validators: dict[str, Callable[[Obj], Awaitable[None]]] = {}
         for (group, version, plural), kind in CUSTOM.items():
             self.resources[f"{group}/{version}/{plural}"] = kmock.ResourceInfo(
@@ -187,8 +259,12 @@ class KubeAPI(kmock.KubernetesEmulator):  # type: ignore[misc]
     def on_write(self, plural: str, hook: WriteHook) -> None:
         self.hooks.setdefault(plural, []).append(hook)
 
-    def fail_next(self, method: str, path_part: str, status: int, times: int = 1) -> None:
-        self._failures.extend([(method.upper(), path_part, status)] * times)
+    def fail_next(self, method: str, path_part: str, status: int, times: int = 1, message: str = "") -> None:
+        entries = [(method.upper(), path_part, status) for _ in range(times)]
+        if message:
+            for entry in entries:
+                self._failure_messages[id(entry)] = message
+        self._failures.extend(entries)
 
     def get(self, plural: str, namespace: str, name: str) -> Obj | None:
         obj = self.store.get((plural, namespace, name))
@@ -275,7 +351,10 @@ class KubeAPI(kmock.KubernetesEmulator):  # type: ignore[misc]
         self.counts.append((method, path, "&".join(f"{k}={v}" for k, v in sorted(query.items()))))
         for n, (m, part, status) in enumerate(self._failures):
             if m == method and part in path:
+                message = self._failure_messages.pop(id(self._failures[n]), "")
                 del self._failures[n]
+                if message:
+                    return self._error(ApiError(status, _REASONS.get(status, "BadRequest"), message))
                 return self._error(ApiError(status, "ServiceUnavailable", f"injected failure {status}"))
         resource = request.resource
         plural = getattr(resource, "plural", None) if resource is not None else None
@@ -331,6 +410,8 @@ class KubeAPI(kmock.KubernetesEmulator):  # type: ignore[misc]
             if validate is not None:
                 await validate(body)
             return aiohttp.web.json_response(await self.put(plural, body), status=201)
+        if method == "PATCH" and plural == "pods" and sub == "ephemeralcontainers":
+            return aiohttp.web.json_response(await self._patch_ephemeral(raw, namespace, str(name), query))
         if method == "PATCH":
             return aiohttp.web.json_response(await self.patch_object(plural, namespace, str(name), await raw.json()))
         if method == "PUT":
@@ -339,6 +420,52 @@ class KubeAPI(kmock.KubernetesEmulator):  # type: ignore[misc]
         if method == "DELETE":
             return aiohttp.web.json_response(await self.delete_object(plural, namespace, str(name)))
         raise ApiError(405, "MethodNotAllowed", f"{method} {plural} is not served")
+
+    async def _patch_ephemeral(
+        self, raw: aiohttp.web.BaseRequest, namespace: str, name: str, query: dict[str, str]
+    ) -> Obj:
+        """PATCH pods/<name>/ephemeralcontainers: only spec.ephemeralContainers changes (the API
+        server's ephemeralContainersStrategy), validated as ValidatePodEphemeralContainersUpdate."""
+        old = self.store.get(("pods", namespace, name))
+        if old is None:
+            raise ApiError(404, "NotFound", f'pods "{name}" not found')
+        kind = raw.headers.get("Content-Type", "").split(";")[0].strip().lower()
+        if kind not in PATCH_TYPES:
+            raise ApiError(415, "UnsupportedMediaType", _UNSUPPORTED_PATCH)
+        text = await raw.text()
+        try:
+            patch = yaml.safe_load(text) if kind == APPLY_PATCH else json.loads(text)
+        except (ValueError, yaml.YAMLError) as exc:
+            raise ApiError(400, "BadRequest", f"error decoding patch: {exc}") from None
+        if kind == APPLY_PATCH and not query.get("fieldManager"):
+            raise ApiError(
+                422,
+                "Invalid",
+                'PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: is required for apply patch',
+            )
+        current = list((old.get("spec") or {}).get("ephemeralContainers") or [])
+        if kind == JSON_PATCH:
+            if not isinstance(patch, list):
+                raise ApiError(400, "BadRequest", "json: cannot unmarshal object into Go value of type jsonpatch.Patch")
+            wanted = _json_patch(old, patch).get("spec", {}).get("ephemeralContainers") or []
+        elif not isinstance(patch, dict):
+            raise ApiError(400, "BadRequest", "the patch body must be an object")
+        elif kind == MERGE_PATCH:
+            wanted = _merge_patch(old, patch).get("spec", {}).get("ephemeralContainers") or []
+        else:  # strategic merge and apply: the list merges on `name`
+            wanted = copy.deepcopy(current)
+            for item in (patch.get("spec") or {}).get("ephemeralContainers") or []:
+                at = next((i for i, c in enumerate(wanted) if c.get("name") == item.get("name")), None)
+                if at is None:
+                    wanted.append(copy.deepcopy(item))
+                else:
+                    wanted[at] = _merge_patch(wanted[at], item)
+        problems = _ephemeral_problems(old, current, list(wanted))
+        if problems:
+            raise ApiError(422, "Invalid", f'Pod "{name}" is invalid: {", ".join(problems)}')
+        if wanted == current:
+            return copy.deepcopy(old)
+        return await self.patch_object("pods", namespace, name, {"spec": {"ephemeralContainers": wanted}})
 
     def _match(self, obj: Obj, query: dict[str, str]) -> bool:
         labels = obj.get("metadata", {}).get("labels") or {}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -297,29 +298,187 @@ async def test_attach_detects_pauses_already_in_effect(cluster: Cluster) -> None
     assert not [r for r in cluster.api.counts if r[0] == "POST" and "/workflows" in r[1]]  # nothing submitted
 
 
-async def test_an_image_without_touch_says_how_to_release(cluster: Cluster, tmp_path: Path) -> None:
+def shell_less(tmp_path: Path, image: str = "gcr.io/distroless/base-debian12") -> ArgoDocument:
+    """One container whose image has no shell and no `touch` (the test kubelet runs its command
+    on the host all the same)."""
     path = tmp_path / "shell-less.yaml"
     path.write_text(
         "apiVersion: argoproj.io/v1alpha1\nkind: Workflow\nmetadata:\n  generateName: bare-\nspec:\n"
         "  entrypoint: main\n  templates:\n    - name: main\n      container:\n"
-        "        image: gcr.io/distroless/static\n        command: [/hello]\n"
+        f"        image: {image}\n        command: [echo, released]\n"
     )
-    rec = await start(cluster, load(path), lambda e: None)
+    return load(path)
+
+
+def consoles(rec: Recorder) -> list[str]:
+    return [e.text for e in rec.events if isinstance(e, Output) and e.category == "console"]
+
+
+async def test_an_image_without_touch_is_released_through_an_ephemeral_container(
+    cluster: Cluster, tmp_path: Path
+) -> None:
+    from tests.kube.test_rbac import ungranted
+
+    rec = await start(cluster, shell_less(tmp_path))
+    await finish(rec)
+    for task in rec.tasks:
+        task.result()  # both releases were accepted
+    assert rec.end().succeeded
+    (task_id,) = rec.started()
+    assert rec.task_shape(task_id) == [
+        ("paused", 0, "before", None),
+        ("running", 0),
+        ("output", "released\n"),
+        ("paused", 0, "after", 0),
+        ("finished", 0, 0, "Completed"),
+        ("task", True, "Succeeded"),
+    ]
+    (pod,) = cluster.api.objects_of("pods")
+    name = pod["metadata"]["name"]
+    assert pod["spec"]["ephemeralContainers"] == [
+        {
+            "name": f"pipeline-dap-release-{n}",
+            "image": "busybox:1.36",
+            "command": ["touch", f"/var/run/argo/ctr/main/{marker}"],
+            "volumeMounts": [{"name": "var-run-argo", "mountPath": "/var/run/argo"}],
+            "targetContainerName": "main",
+        }
+        for n, marker in ((1, "before"), (2, "after"))
+    ]
+    states = {s["name"]: s["state"] for s in pod["status"]["ephemeralContainerStatuses"]}
+    assert {n: s["terminated"]["exitCode"] for n, s in states.items()} == {
+        "pipeline-dap-release-1": 0,
+        "pipeline-dap-release-2": 0,
+    }
+    said = consoles(rec)
+    for n, marker in ((1, "before"), (2, "after")):
+        note = f'the image has no "touch"; the pause {marker} was released through the ephemeral container '
+        assert any(note + f"pipeline-dap-release-{n} (busybox:1.36) of pod {name}" in t for t in said), said
+    # the first release found out that `touch` is missing (one failing exec); the second went
+    # straight to the ephemeral route: one exec in all, one patch per release
+    assert len(requests(cluster, "GET", "/exec")) == 1
+    assert len(requests(cluster, "PATCH", f"/pods/{name}/ephemeralcontainers")) == 2
+    assert ungranted(cluster) == []  # deploy/rbac.yaml grants pods/ephemeralcontainers: patch
+
+
+async def test_a_refused_ephemeral_container_says_why_and_how_to_release(cluster: Cluster, tmp_path: Path) -> None:
+    rec = await start(cluster, shell_less(tmp_path), lambda e: None)
     try:
         await asyncio.wait_for(rec.paused.wait(), RUN_TIMEOUT)
         (held,) = rec.held
-        with pytest.raises(EngineError, match='has no "touch"') as caught:
-            await rec.engine.resume(held.step, PauseKind.BEFORE, Resume.CONTINUE)
         pod = rec.engine.inspect(held.step).pod
-        assert f"kubectl debug -it -n default {pod} --image=busybox --target=main" in str(caught.value)
-        assert "executable file not found" in str(caught.value)
-        said = [e.text for e in rec.events if isinstance(e, Output) and e.category == "console"]
-        assert any("/proc/1/root/var/run/argo/ctr/main/before" in t for t in said)
+        forbidden = (
+            f'pods "{pod}" is forbidden: User "system:serviceaccount:ci:pipeline-dap" cannot patch resource '
+            '"pods/ephemeralcontainers" in API group "" in the namespace "default"'
+        )
+        cluster.api.fail_next("PATCH", "/ephemeralcontainers", 403, message=forbidden)
+        with pytest.raises(EngineError) as caught:
+            await rec.engine.resume(held.step, PauseKind.BEFORE, Resume.CONTINUE)
+        text = str(caught.value)
+        assert 'its image has no "touch"' in text and "executable file not found" in text
+        assert f"adding the ephemeral container pipeline-dap-release-1 to pod {pod} failed: {forbidden}" in text
+        assert (
+            f"kubectl debug -it -n default {pod} --image=busybox:1.36 --target=main -- "
+            "touch /proc/1/root/var/run/argo/ctr/main/before"
+        ) in text
+        assert f"{text}\n" in consoles(rec)  # told on the console too
         assert rec.engine.inspect(held.step).state == "paused-before"  # still paused
+        assert "ephemeralContainers" not in cluster.api.get("pods", "default", pod)["spec"]
+        # allowed now: the next release skips the exec (touch is known missing) and succeeds
+        rec.paused.clear()
+        await rec.engine.resume(held.step, PauseKind.BEFORE, Resume.CONTINUE)
+        assert len(requests(cluster, "GET", "/exec")) == 1
+        await asyncio.wait_for(rec.paused.wait(), RUN_TIMEOUT)
+        after = rec.held[-1]
+        assert after.kind is PauseKind.AFTER
+        await rec.engine.resume(after.step, PauseKind.AFTER, Resume.CONTINUE)
+        await asyncio.wait_for(rec.finished.wait(), RUN_TIMEOUT)
+    finally:
+        await asyncio.wait_for(rec.engine.cancel(), 30)
+        await rec.engine.close()
+    assert rec.end().succeeded
+    assert len(requests(cluster, "GET", "/exec")) == 1
+    spec = cluster.api.get("pods", "default", pod)["spec"]
+    assert [c["name"] for c in spec["ephemeralContainers"]] == ["pipeline-dap-release-1", "pipeline-dap-release-2"]
+    assert cluster.argo.processes() == []
+
+
+async def test_a_release_image_without_touch_leaves_the_step_paused(cluster: Cluster, tmp_path: Path) -> None:
+    rec = await start(cluster, shell_less(tmp_path), lambda e: None, extra={"releaseImage": "gcr.io/distroless/static"})
+    try:
+        await asyncio.wait_for(rec.paused.wait(), RUN_TIMEOUT)
+        (held,) = rec.held
+        rec.paused.clear()
+        await rec.engine.resume(held.step, PauseKind.BEFORE, Resume.CONTINUE)  # the release was requested
+        await asyncio.wait_for(rec.paused.wait(), RUN_TIMEOUT)  # its container could not start: paused again
+        again = rec.held[-1]
+        assert (again.step, again.kind) == (held.step, PauseKind.BEFORE)
+        assert rec.engine.inspect(held.step).state == "paused-before"
+        said = "".join(consoles(rec))
+        assert "ephemeral container pipeline-dap-release-1 (gcr.io/distroless/static) ended with exit code 128" in said
+        assert "StartError" in said and "stays paused before" in said
+        assert "--image=gcr.io/distroless/static --target=main" in said
+        assert not [e for e in rec.events if isinstance(e, Output) and e.category == "stdout"]  # never ran
     finally:
         await asyncio.wait_for(rec.engine.cancel(), 30)
         await rec.engine.close()
     assert cluster.argo.processes() == []
+
+
+async def test_the_test_api_checks_ephemeral_container_patches(cluster: Cluster, tmp_path: Path) -> None:
+    """What the API server refuses on pods/<p>/ephemeralcontainers, through the official client:
+    a content type it does not take (415), an invalid container (422), removing one (422)."""
+    from kubernetes import client, config
+    from kubernetes.client.exceptions import ApiException
+
+    rec = await start(cluster, shell_less(tmp_path), lambda e: None)
+    try:
+        await asyncio.wait_for(rec.paused.wait(), RUN_TIMEOUT)
+        pod = rec.engine.inspect(rec.held[0].step).pod
+        api = client.CoreV1Api(config.new_client_from_config(cluster.kubeconfig))
+
+        def patch(body: Any, **kwargs: Any) -> Any:
+            return api.patch_namespaced_pod_ephemeralcontainers(pod, "default", body, **kwargs)
+
+        def refused(body: Any, **kwargs: Any) -> tuple[int, str]:
+            with pytest.raises(ApiException) as caught:
+                patch(body, **kwargs)
+            return int(caught.value.status), str(json.loads(caught.value.body)["message"])
+
+        sleeper = {"name": "debugger", "image": "busybox:1.36", "command": ["true"], "targetContainerName": "main"}
+        code, message = await asyncio.to_thread(refused, {"spec": {}}, _content_type="application/json")
+        assert code == 415 and "accepted media types include" in message
+        bad = {
+            **sleeper,
+            "name": "main",
+            "targetContainerName": "nope",
+            "volumeMounts": [{"name": "x", "mountPath": "/x"}],
+        }
+        code, message = await asyncio.to_thread(refused, {"spec": {"ephemeralContainers": [bad]}})
+        assert code == 422 and message.startswith(f'Pod "{pod}" is invalid: ')
+        assert 'spec.ephemeralContainers[0].name: Duplicate value: "main"' in message
+        assert 'targetContainerName: Not found: "nope"' in message and 'volumeMounts[0].name: Not found: "x"' in message
+        added = await asyncio.to_thread(patch, {"spec": {"ephemeralContainers": [sleeper]}})
+        assert [c.name for c in added.spec.ephemeral_containers] == ["debugger"]
+        code, message = await asyncio.to_thread(
+            refused, [{"op": "remove", "path": "/spec/ephemeralContainers/0"}]
+        )  # a list body: JSON patch
+        assert code == 422 and 'existing ephemeral containers "debugger" may not be removed' in message
+        merged = await asyncio.to_thread(
+            patch,
+            {"spec": {"ephemeralContainers": [sleeper, {**sleeper, "name": "second"}]}},
+            _content_type="application/merge-patch+json",
+        )
+        assert [c.name for c in merged.spec.ephemeral_containers] == ["debugger", "second"]
+        while (
+            len((cluster.api.get("pods", "default", pod) or {})["status"].get("ephemeralContainerStatuses") or []) < 2
+        ):
+            await asyncio.sleep(0.05)
+    finally:
+        await asyncio.wait_for(rec.engine.cancel(), 30)
+        await rec.engine.close()
+    statuses = cluster.api.get("pods", "default", pod)["status"]["ephemeralContainerStatuses"]
+    assert {s["name"] for s in statuses} == {"debugger", "second"}
 
 
 async def test_argo_not_installed_is_a_clear_error(cluster: Cluster, monkeypatch: pytest.MonkeyPatch) -> None:

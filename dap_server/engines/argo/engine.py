@@ -14,8 +14,15 @@
   pause-after flag, is the pause after (`error="exit status N"`: a FAILURE pause with code N).
   A paused-and-resumed step costs the log follow and one exec per pause.
 - A pause is released by exec `touch /var/run/argo/ctr/<c>/before` (or `/after`) in the paused
-  container. An image without `touch` cannot be released that way: the engine says so, with the
-  `kubectl debug` command that releases it from an ephemeral container.
+  container. An image without `touch` (the exec fails: executable file not found) is released
+  from an ephemeral container instead: one strategic-merge patch of the pod's
+  `ephemeralcontainers` subresource adds `pipeline-dap-release-<n>` (image: the launch key
+  `releaseImage`, default `busybox:1.36`; `touch` of the marker; the pod's `var-run-argo`
+  emptyDir mounted at /var/run/argo; targeting the container), and the console says so. The
+  container is then known to have no `touch`: its later releases go straight to that route.
+  A refused patch (RBAC, ephemeral containers unsupported) is an error naming the API's cause,
+  with the `kubectl debug` command that releases it by hand; a release container that ends
+  with a non-zero code leaves the step paused (reported again, with the cause).
 - `cancel` merge-patches `spec.shutdown: Terminate` (the controller SIGTERMs every running
   container, paused ones too, v4); if the run does not end in time the engine deletes the pods.
 """
@@ -83,6 +90,9 @@ CANCEL_WAIT = 15.0  # seconds a terminated run gets before the engine deletes it
 SIGTERM_EXIT = 143
 _NOT_FOUND = re.compile(r"executable file not found|not found in \$PATH")
 _NO_DIR = re.compile(r"No such file or directory|can't create", re.I)
+RELEASE_PREFIX = "pipeline-dap-release-"
+RELEASE_IMAGE = "busybox:1.36"  # default of the launch key `releaseImage`
+ARGO_VOLUME = "var-run-argo"
 
 
 def marker_path(container: str, kind: PauseKind) -> str:
@@ -90,14 +100,26 @@ def marker_path(container: str, kind: PauseKind) -> str:
     return f"{ARGO_ROOT}/{rel}"
 
 
-def ephemeral_hint(namespace: str, pod: str, container: str, kind: PauseKind) -> str:
+def ephemeral_hint(namespace: str, pod: str, container: str, kind: PauseKind, image: str = "busybox") -> str:
     """The `kubectl debug` command that releases a pause from an ephemeral container (an image
     without `touch`, engine-protocols.md B3)."""
     marker = "before" if kind is PauseKind.BEFORE else "after"
     return (
-        f"kubectl debug -it -n {namespace} {pod} --image=busybox --target={container} -- "
+        f"kubectl debug -it -n {namespace} {pod} --image={image} --target={container} -- "
         f"touch /proc/1/root{ARGO_ROOT}/ctr/{container}/{marker}"
     )
+
+
+def release_container(name: str, image: str, container: str, kind: PauseKind) -> dict[str, Any]:
+    """The ephemeral container that creates a pause's marker through the pod's `var-run-argo`
+    emptyDir (engine-protocols.md B3, option 4)."""
+    return {
+        "name": name,
+        "image": image,
+        "command": ["touch", marker_path(container, kind)],
+        "volumeMounts": [{"name": ARGO_VOLUME, "mountPath": ARGO_ROOT}],
+        "targetContainerName": container,
+    }
 
 
 @dataclass
@@ -126,6 +148,7 @@ class ContainerTrack:
     running_told: bool = False
     dep_failed: bool = False
     output_seen: bool = False
+    no_touch: bool = False  # its image has no `touch`: releases go through an ephemeral container
 
 
 @dataclass
@@ -142,6 +165,8 @@ class PodTrack:
     main: asyncio.Future[None] | None = None
     drivers: list[asyncio.Future[None]] = field(default_factory=list)
     configmaps: dict[str, dict[str, str]] = field(default_factory=dict)
+    releases: dict[str, tuple[ContainerTrack, PauseKind]] = field(default_factory=dict)  # ephemeral name ->
+    release_failed: set[str] = field(default_factory=set)  # release containers whose failure was told
 
 
 class ArgoEngine(Engine):
@@ -366,6 +391,8 @@ class ArgoEngine(Engine):
             return
         track.pod = obj
         self._pod_status(track)
+        if track.releases:
+            self._release_status(track)
         if (obj.get("status") or {}).get("phase") in ("Succeeded", "Failed"):
             track.ended.set()
         self._wake()
@@ -687,30 +714,31 @@ class ArgoEngine(Engine):
             raise EngineError(f"exec in {track.pod_name}/{ct.name} failed: {api_message(exc)}") from None
 
     async def resume(self, step: StepRef, kind: PauseKind, action: Resume) -> None:
-        """Create the pause's marker in the paused container (exec `touch`). Argo has no fail
-        variant: fail-continue on a FAILURE pause lets the failure stand (as continue does: the
-        emissary keeps the command's exit code), and on a BEFORE pause the command still runs."""
+        """Create the pause's marker in the paused container (exec `touch`; an image without
+        `touch`: from an ephemeral container). Argo has no fail variant: fail-continue on a
+        FAILURE pause lets the failure stand (as continue does: the emissary keeps the command's
+        exit code), and on a BEFORE pause the command still runs."""
         track, ct = self._track(step)
         if ct.paused is not kind:
             raise EngineError(f'step "{ct.name}" of {track.node_name} is not paused {kind.value}')
         ct.paused = None
         path = marker_path(ct.name, kind)
         try:
-            code, output = await self._exec(track, ct, ["touch", path])
-            if code != 0 and _NO_DIR.search(output):
-                # the container runs but its emissary has not made its ctr dir yet: make it (the
-                # emissary's MkdirAll accepts it) and touch again
-                await self._exec(track, ct, ["mkdir", "-p", path.rsplit("/", 1)[0]])
+            if ct.no_touch:
+                await self._release_ephemeral(track, ct, kind, "")
+            else:
                 code, output = await self._exec(track, ct, ["touch", path])
-            if code != 0:
-                text = output.strip()
-                if _NOT_FOUND.search(text):
-                    raise EngineError(
-                        f'cannot release {track.node_name}/{ct.name}: its image has no "touch" ({text}). '
-                        f"Release it from an ephemeral container: "
-                        f"{ephemeral_hint(self.namespace, track.pod_name, ct.name, kind)}"
-                    )
-                raise EngineError(f"releasing {track.node_name}/{ct.name} failed (exit code {code}): {text}")
+                if code != 0 and _NO_DIR.search(output):
+                    # the container runs but its emissary has not made its ctr dir yet: make it (the
+                    # emissary's MkdirAll accepts it) and touch again
+                    await self._exec(track, ct, ["mkdir", "-p", path.rsplit("/", 1)[0]])
+                    code, output = await self._exec(track, ct, ["touch", path])
+                if code != 0:
+                    text = output.strip()
+                    if not _NOT_FOUND.search(text):
+                        raise EngineError(f"releasing {track.node_name}/{ct.name} failed (exit code {code}): {text}")
+                    ct.no_touch = True
+                    await self._release_ephemeral(track, ct, kind, text)
         except EngineError as exc:
             if not ct.finished:
                 ct.paused = kind
@@ -720,6 +748,97 @@ class ArgoEngine(Engine):
             self._set_running(track, ct)
         elif not ct.finished:
             ct.state = "running"
+
+    def _release_image(self) -> str:
+        image = self._options.extra.get("releaseImage")
+        return str(image) if isinstance(image, str) and image.strip() else RELEASE_IMAGE
+
+    def _release_name(self, track: PodTrack) -> str:
+        """`pipeline-dap-release-<n>`, n above every one the pod has (added by anyone) or we asked for."""
+        used = [*track.releases]
+        used += [str(c.get("name")) for c in (track.pod.get("spec") or {}).get("ephemeralContainers") or []]
+        cut = len(RELEASE_PREFIX)
+        numbers = [int(n[cut:]) for n in used if n.startswith(RELEASE_PREFIX) and n[cut:].isdigit()]
+        return f"{RELEASE_PREFIX}{max(numbers, default=0) + 1}"
+
+    async def _release_ephemeral(self, track: PodTrack, ct: ContainerTrack, kind: PauseKind, why: str) -> None:
+        """Release the pause from an ephemeral container (the image has no `touch`): one
+        strategic-merge patch of the pod's `ephemeralcontainers` adding a container that
+        touches the marker through the `var-run-argo` emptyDir."""
+        if track.gone:
+            raise EngineError(f"{ct.name}: the pod {track.pod_name} is gone")
+        image = self._release_image()
+        name = self._release_name(track)
+        body = {"spec": {"ephemeralContainers": [release_container(name, image, ct.name, kind)]}}
+        where = f"{track.node_name}/{ct.name}"
+        cause = f" ({why})" if why else ""
+        try:
+            await self._kube.call(
+                "add ephemeral container",
+                self._kube.core.patch_namespaced_pod_ephemeralcontainers,
+                track.pod_name,
+                self.namespace,
+                body,
+            )
+        except Exception as exc:
+            raise EngineError(
+                f'cannot release {where}: its image has no "touch"{cause} and adding the ephemeral container '
+                f"{name} to pod {track.pod_name} failed: {api_message(exc)}. Release it by hand: "
+                f"{ephemeral_hint(self.namespace, track.pod_name, ct.name, kind, self._release_image())}"
+            ) from None
+        track.releases[name] = (ct, kind)
+        self._emit(
+            Output(
+                track.node_id,
+                ct.index,
+                "console",
+                f'{where}: the image has no "touch"; the pause {kind.value} was released through the ephemeral '
+                f"container {name} ({image}) of pod {track.pod_name}\n",
+            )
+        )
+
+    def _release_status(self, track: PodTrack) -> None:
+        """A release container that ended with a non-zero code did not create the marker: the
+        step is still paused (told again, with the cause)."""
+        statuses = (track.pod.get("status") or {}).get("ephemeralContainerStatuses") or []
+        for status in statuses:
+            name = str(status.get("name"))
+            terminated = (status.get("state") or {}).get("terminated")
+            if name not in track.releases or name in track.release_failed or not terminated:
+                continue
+            code = int(terminated.get("exitCode") or 0)
+            if code == 0:
+                continue
+            track.release_failed.add(name)
+            ct, kind = track.releases[name]
+            reason = " ".join(str(terminated.get(k) or "") for k in ("reason", "message")).strip()
+            self._emit(
+                Output(
+                    track.node_id,
+                    ct.index,
+                    "console",
+                    f"the ephemeral container {name} ({status.get('image') or self._release_image()}) ended with "
+                    f"exit code {code}{': ' + reason if reason else ''}; {track.node_name}/{ct.name} stays paused "
+                    f"{kind.value}. Release it by hand: "
+                    f"{ephemeral_hint(self.namespace, track.pod_name, ct.name, kind, self._release_image())}\n",
+                )
+            )
+            if ct.finished or ct.terminated is not None or self._stopping or ct.paused is not None:
+                continue
+            if kind is PauseKind.BEFORE and ct.output_seen:
+                continue
+            if kind is not PauseKind.BEFORE and ct.command_exit is None:
+                continue
+            ct.paused, ct.state = kind, f"paused-{kind.value}"
+            exit_code = ct.command_exit if kind is not PauseKind.BEFORE else None
+            self._emit(
+                StepPaused(
+                    StepRef(track.node_id, ct.index),
+                    kind,
+                    exit_code=exit_code,
+                    reason="ExitCode" if exit_code else None,
+                )
+            )
 
     async def cancel(self) -> None:
         """Terminate the Workflow (`spec.shutdown: Terminate`: the controller SIGTERMs every

@@ -42,6 +42,13 @@ def is_transient(exc: BaseException) -> bool:
     return isinstance(exc, HTTPError | ConnectionError | TimeoutError)
 
 
+def _unreachable(exc: BaseException) -> bool:
+    """The API server did not answer at all (refused, no route, name not found, timed out)."""
+    from urllib3.exceptions import MaxRetryError, NewConnectionError, ProtocolError
+
+    return isinstance(exc, MaxRetryError | NewConnectionError | ProtocolError | ConnectionError | TimeoutError)
+
+
 def api_message(exc: BaseException) -> str:
     """The Status message of an API error, else the exception's text."""
     body = getattr(exc, "body", None)
@@ -122,12 +129,25 @@ class Kube:
             try:
                 return await asyncio.to_thread(fn, *args, **kwargs)
             except Exception as exc:
+                if attempt == RETRIES and _unreachable(exc):
+                    raise EngineError(self._unreachable_message(exc)) from None
                 if attempt == RETRIES or not is_transient(exc):
                     raise
                 log.info("%s: transient error (%s), retrying in %.1fs", what, exc, delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, BACKOFF_MAX)
         raise AssertionError("unreachable")
+
+    def _unreachable_message(self, exc: BaseException) -> str:
+        host = getattr(getattr(self.api_client, "configuration", None), "host", "?")
+        where = f"kubeconfig {self.config_file}" if self.config_file else "in-cluster configuration"
+        if self._context:
+            where += f", context {self._context}"
+        reason = getattr(exc, "reason", None) or exc
+        text = str(reason)
+        if "] " in text:  # "...: [Errno 111] Connection refused" -> "Connection refused"
+            text = text.rsplit("] ", 1)[1].rstrip("')\"")
+        return f"cannot reach the Kubernetes API at {host} ({where}): {text}"
 
     # ---- streams ---------------------------------------------------------------------------
 

@@ -97,3 +97,29 @@ async def test_no_kubeconfig_and_no_service_account_is_a_clear_error(
     monkeypatch.setenv("HOME", str(tmp_path))
     with pytest.raises(EngineError, match="cannot load the Kubernetes configuration"):
         await Kube(None, None).connect()
+
+
+@pytest.mark.parametrize(
+    ("engine", "program"), [("tekton", SINGLE), ("argo", REPO_ROOT / "fixtures/argo/dag-diamond.yaml")]
+)
+async def test_a_cluster_nobody_answers_fails_the_launch_saying_so(
+    dap: HarnessClient, tmp_path: Path, engine: str, program: Path
+) -> None:
+    kubeconfig = tmp_path / "nowhere"
+    kubeconfig.write_text(
+        yaml.safe_dump(
+            {
+                "apiVersion": "v1",
+                "kind": "Config",
+                "clusters": [{"name": "c", "cluster": {"server": "http://127.0.0.1:9"}}],
+                "users": [{"name": "u", "user": {"token": "t"}}],
+                "contexts": [{"name": "x", "context": {"cluster": "c", "user": "u"}}],
+                "current-context": "x",
+            }
+        )
+    )
+    start = await start_session(dap, {"program": str(program), "engine": engine, "kubeconfig": str(kubeconfig)})
+    assert start.launch["success"] is False
+    message = start.launch["message"]
+    assert "cannot reach the Kubernetes API at http://127.0.0.1:9" in message and str(kubeconfig) in message
+    assert "Connection refused" in message

@@ -356,6 +356,8 @@ class TektonEngine(Engine):
             flags = await self._kube.call(
                 "read feature-flags", self._kube.core.read_namespaced_config_map, FLAGS_NAME, FLAGS_NAMESPACE
             )
+        except EngineError:
+            raise  # the cluster is not reachable: say that, not "is Tekton installed"
         except Exception as exc:
             raise EngineError(
                 f"cannot read ConfigMap {FLAGS_NAME} in namespace {FLAGS_NAMESPACE} "

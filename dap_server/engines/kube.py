@@ -58,7 +58,10 @@ def api_message(exc: BaseException) -> str:
         except (TypeError, ValueError):
             status = None
         if isinstance(status, dict) and status.get("message"):
-            return str(status["message"])
+            text = str(status["message"])
+            if getattr(exc, "status", None) == 403:
+                text += " (the permissions the adapter needs are in deploy/rbac.yaml of pipeline-dap)"
+            return text
     reason = getattr(exc, "reason", None)
     return f"{getattr(exc, 'status', '')} {reason}".strip() if reason else str(exc)
 

@@ -123,3 +123,17 @@ async def test_a_cluster_nobody_answers_fails_the_launch_saying_so(
     message = start.launch["message"]
     assert "cannot reach the Kubernetes API at http://127.0.0.1:9" in message and str(kubeconfig) in message
     assert "Connection refused" in message
+
+
+async def test_a_forbidden_request_names_the_rbac_file(dap: HarnessClient, cluster: Cluster) -> None:
+    cluster.api.fail_next(
+        "GET",
+        "/configmaps/feature-flags",
+        403,
+        message='configmaps "feature-flags" is forbidden: User "dev" cannot get resource "configmaps"',
+    )
+    launch = {"program": str(SINGLE), "engine": "tekton", "kubeconfig": cluster.kubeconfig}
+    start = await start_session(dap, launch)
+    assert start.launch["success"] is False
+    assert 'User "dev" cannot get resource' in start.launch["message"]
+    assert "deploy/rbac.yaml" in start.launch["message"]

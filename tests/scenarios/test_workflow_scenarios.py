@@ -141,3 +141,23 @@ async def test_cancel_on_disconnect_false_lets_the_run_finish(dap: HarnessClient
     exited = await dap.wait_event("exited")
     assert exited["body"]["exitCode"] == 0
     assert all(f"\n{n}\n" in "\n" + outputs(dap) for n in ("b", "c", "d"))
+
+
+OUTPUTS = REPO_ROOT / "fixtures/argo/outputs.yaml"
+
+
+@WORKFLOWS
+async def test_an_output_parameter_changed_after_its_step_feeds_the_next(dap: HarnessClient, target: Target) -> None:
+    await start_session(dap, target.launch(OUTPUTS), breakpoints={OUTPUTS: [{"line": 42, "mode": "after"}]})
+    stop = await stopped(dap, "breakpoint")
+    frame = (await frames_of(dap, stop["body"]["threadId"]))[0]
+    scopes = (await dap.request_ok("scopes", {"frameId": frame["id"]}))["body"]["scopes"]
+    ref = next(s["variablesReference"] for s in scopes if s["name"] == "Results")
+    values = (await dap.request_ok("variables", {"variablesReference": ref}))["body"]["variables"]
+    assert {v["name"]: v["value"] for v in values}["version"] == "1.2.3"  # written by the command
+    changed = await dap.request_ok("setVariable", {"variablesReference": ref, "name": "version", "value": "9.9.9"})
+    assert changed["body"]["value"] == "9.9.9"
+    await dap.request_ok("setBreakpoints", {"source": {"path": str(OUTPUTS)}, "breakpoints": []})
+    assert await run_to_end(dap) == 0
+    assert "got 9.9.9" in outputs(dap)
+    assert "got 1.2.3" not in outputs(dap)  # the dag's `when` (version == 1.2.3) is now false

@@ -230,6 +230,8 @@ class ArgoEngine(Engine):
                 PLURAL,
                 limit=1,
             )
+        except EngineError:
+            raise  # the cluster is not reachable: that is the message
         except Exception as exc:
             if getattr(exc, "status", None) == 404:
                 raise EngineError(
@@ -1049,10 +1051,31 @@ class ArgoEngine(Engine):
         return view
 
     async def set_result(self, step: StepRef, name: str, value: str) -> None:
-        raise EngineError(
-            "the argo engine cannot change output parameters: Argo reads them from the container's files when "
-            "the step ends; change the file from the debug console (evaluate) while paused after the step"
-        )
+        """Change an output parameter: write its `valueFrom.path` file in the container paused
+        after its command (the emissary saves outputs after the pause-after, B1 step 9), argv only."""
+        track, ct = self._track(step)
+        declared: dict[str, Any] = {}
+        if track.template is not None:
+            for decl in (track.template.data().get("outputs") or {}).get("parameters") or []:
+                if isinstance(decl, dict) and "name" in decl:
+                    declared[str(decl["name"])] = (decl.get("valueFrom") or {}).get("path")
+        template = track.template.name if track.template is not None else track.node_name
+        if name not in declared:
+            known = ", ".join(sorted(declared)) or "none"
+            raise EngineError(f'template "{template}" has no output parameter "{name}" (declared: {known})')
+        path = declared[name]
+        if not isinstance(path, str) or "{{" in path:
+            raise EngineError(f'output parameter "{name}" of "{template}" is not read from a file: nothing to change')
+        if ct.paused not in (PauseKind.AFTER, PauseKind.FAILURE) or ct.name != track.containers[-1].name:
+            raise EngineError(
+                f'output parameter "{name}" can be changed while its container is paused after its command: '
+                "Argo reads it from the file when the container ends"
+            )
+        argv = ["sh", "-c", 'printf "%s" "$2" > "$1"', "pipeline-dap", path, value]
+        code, output = await self._exec(track, ct, argv)
+        if code != 0:
+            where = f"{track.pod_name}/{ct.name}"
+            raise EngineError(f"writing {path} in {where} failed (exit code {code}): {output.strip()}")
 
     async def exec(self, step: StepRef, argv: list[str]) -> ExecResult:
         if not argv:

@@ -13,6 +13,7 @@ import contextlib
 import json
 import logging
 import os
+import re
 import socket
 import threading
 import time
@@ -33,12 +34,30 @@ LOG_END_GRACE = 2.0  # seconds a log's clean end waits for its container's end t
 IN_CLUSTER_NAMESPACE = "/var/run/secrets/kubernetes.io/serviceaccount/namespace"
 
 
+HANDSHAKE = re.compile(r"Handshake status (\d{3}) [^-]*(?:-\+-\+- .*? -\+-\+- (.*))?$", re.S)
+
+
+def handshake(exc: BaseException) -> tuple[int, str] | None:
+    """An exec's websocket refused at the handshake: (HTTP status, the server's message).
+    kubernetes.stream reports it as ApiException(status=0) with the handshake text as reason."""
+    match = HANDSHAKE.search(str(getattr(exc, "reason", "") or ""))
+    if match is None:
+        return None
+    message = ""
+    with contextlib.suppress(TypeError, ValueError):
+        status = json.loads(match.group(2) or "")
+        if isinstance(status, dict):
+            message = str(status.get("message") or "")
+    return int(match.group(1)), message
+
+
 def is_transient(exc: BaseException) -> bool:
     from kubernetes.client.exceptions import ApiException
     from urllib3.exceptions import HTTPError
 
     if isinstance(exc, ApiException):
-        return int(exc.status or 0) in TRANSIENT_STATUS
+        refused = handshake(exc)
+        return (refused[0] if refused else int(exc.status or 0)) in TRANSIENT_STATUS
     return isinstance(exc, HTTPError | ConnectionError | TimeoutError)
 
 
@@ -51,6 +70,13 @@ def _unreachable(exc: BaseException) -> bool:
 
 def api_message(exc: BaseException) -> str:
     """The Status message of an API error, else the exception's text."""
+    refused = handshake(exc)
+    if refused is not None:
+        code, message = refused
+        text = message or f"the API server answered {code}"
+        if code == 403:
+            text += " (the permissions the adapter needs are in deploy/rbac.yaml of pipeline-dap)"
+        return text
     body = getattr(exc, "body", None)
     if body:
         try:

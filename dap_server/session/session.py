@@ -345,7 +345,7 @@ class Session:
         pause = Pause(event.step, event.kind, event.exit_code, event.reason)
         stop = self._decide(thread, pause)
         if stop is None:
-            self.spawn(self._resume(event.step, event.kind, _default_action(event.kind), thread))
+            self.spawn(self._release_unasked(thread, pause))
             return
         reason, description, hit_ids = stop
         thread.pause = pause
@@ -466,20 +466,52 @@ class Session:
             log.warning("live inspect %s failed: %s", step, exc)
             return self.inspect_step(step)
 
-    async def _resume(self, step: StepRef, kind: PauseKind, action: Resume, thread: ThreadState | None = None) -> None:
-        if self.engine is None:
-            return
+    async def _release_unasked(self, thread: ThreadState, pause: Pause) -> None:
+        """Release a pause nobody stops at. If the engine cannot (a cluster refused the exec), the
+        step would stay paused unseen: it becomes a stop the user sees, to continue once possible."""
         try:
-            if (
-                thread is not None
-                and kind is PauseKind.BEFORE
-                and action is Resume.CONTINUE
-                and not self._may_stop_after(thread, step.step_index)
-            ):
-                await self.engine.skip_after(step)
-            await self.engine.resume(step, kind, action)
+            await self._resume_or_raise(pause.step, pause.kind, _default_action(pause.kind), thread)
+        except EngineError as exc:
+            where = f'step "{thread.step_name(pause.step.step_index)}" of {thread.name}'
+            self.console(f"Could not resume {where}: {exc}\n")
+            self._stopped_again(thread, pause, where)
+
+    def _stopped_again(self, thread: ThreadState, pause: Pause, where: str) -> None:
+        """The thread's step is still paused after a failed release: show it stopped there."""
+        if thread.pause is not None or self.threads.get(thread.id) is not thread or self._ended or self.released:
+            return
+        thread.pause = pause
+        thread.intent = Intent.NONE
+        self.emit(
+            "stopped",
+            m.StoppedEventBody(
+                reason="pause",
+                description=f"Still paused: could not resume {where}",
+                thread_id=thread.id,
+                all_threads_stopped=False,
+            ),
+        )
+
+    async def _resume(self, step: StepRef, kind: PauseKind, action: Resume, thread: ThreadState | None = None) -> None:
+        """Release a pause nobody stops at; a failure is told on the console."""
+        try:
+            await self._resume_or_raise(step, kind, action, thread)
         except EngineError as exc:
             self.console(f"Could not resume step {step.step_index} of {step.task_id}: {exc}\n")
+
+    async def _resume_or_raise(
+        self, step: StepRef, kind: PauseKind, action: Resume, thread: ThreadState | None = None
+    ) -> None:
+        if self.engine is None:
+            return
+        if (
+            thread is not None
+            and kind is PauseKind.BEFORE
+            and action is Resume.CONTINUE
+            and not self._may_stop_after(thread, step.step_index)
+        ):
+            await self.engine.skip_after(step)
+        await self.engine.resume(step, kind, action)
 
     def _may_stop_after(self, thread: ThreadState, index: int) -> bool:
         """Whether the after-step pause of a step about to run could become a stop. Decided as
@@ -505,7 +537,10 @@ class Session:
             raise RequestError(f'thread {thread_id} ("{thread.name}") is running, not stopped')
         return thread
 
-    async def release(self, thread: ThreadState) -> None:
+    async def release(self, thread: ThreadState, strict: bool = False) -> None:
+        """Let a stopped thread go. If the engine cannot (a cluster refused the exec), the
+        step is still paused: the thread is stopped again (a `stopped` event says why), the
+        console says so, and with `strict` the request fails with the cause."""
         pause = thread.pause
         if pause is None:
             return
@@ -517,13 +552,21 @@ class Session:
         action = _default_action(pause.kind)
         if pause.kind is PauseKind.FAILURE and thread.exit_code_override == 0:
             action = Resume.CONTINUE
-        await self._resume(pause.step, pause.kind, action, thread)
+        try:
+            await self._resume_or_raise(pause.step, pause.kind, action, thread)
+        except EngineError as exc:
+            where = f'step "{thread.step_name(pause.step.step_index)}" of {thread.name}'
+            self.console(f"Could not resume {where}: {exc}\n")
+            self._stopped_again(thread, pause, where)
+            if strict:
+                raise RequestError(f"could not resume {where}: {exc}", show_user=True) from None
 
     async def _release_others(self, keep: ThreadState) -> None:
         for other in list(self.threads.values()):
             if other is not keep and other.pause is not None:
                 await self.release(other)
-                self.emit("continued", m.ContinuedEventBody(thread_id=other.id, all_threads_continued=False))
+                if other.pause is None:
+                    self.emit("continued", m.ContinuedEventBody(thread_id=other.id, all_threads_continued=False))
 
     async def continue_(self, args: m.ContinueArguments) -> m.ContinueResponseBody:
         thread = self.threads.get(args.thread_id)
@@ -531,12 +574,18 @@ class Session:
             if thread is None:
                 raise RequestError(f"thread {args.thread_id} does not exist (it may have finished)")
             thread.intent = Intent.NONE
-            await self.release(thread)
+            await self.release(thread, strict=True)
             return m.ContinueResponseBody(all_threads_continued=False)
+        failures: list[str] = []
         for other in list(self.threads.values()):
             if other.pause is not None:  # a running thread keeps its own step request
                 other.intent = Intent.NONE
-                await self.release(other)
+                try:
+                    await self.release(other, strict=True)
+                except RequestError as exc:
+                    failures.append(str(exc))
+        if failures:
+            raise RequestError("; ".join(failures), show_user=True)
         return m.ContinueResponseBody(all_threads_continued=True)
 
     async def next(self, args: m.NextArguments) -> None:
@@ -602,7 +651,7 @@ class Session:
             thread.intent = Intent.OUT
         if not single:
             await self._release_others(thread)
-        await self.release(thread)
+        await self.release(thread, strict=True)
 
     async def pause(self, args: m.PauseArguments) -> None:
         thread = self.threads.get(args.thread_id)

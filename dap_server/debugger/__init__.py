@@ -44,6 +44,12 @@ def add_debug_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--search-path", action="append", default=[], metavar="PATH", help="where referenced documents live"
     )
+    parser.add_argument(
+        "--attach",
+        metavar="RUN",
+        help="tekton/argo: follow a run already on the cluster (taskrun/NAME or workflow/NAME) instead of "
+        "starting one; FILE gives its source lines",
+    )
     parser.add_argument("--namespace", help="tekton/argo: the namespace of the run (default: the context's)")
     parser.add_argument("--kubeconfig", help="tekton/argo: the kubeconfig file (default: $KUBECONFIG, ~/.kube/config)")
     parser.add_argument("--context", dest="kube_context", help="tekton/argo: the kubeconfig context")
@@ -85,9 +91,13 @@ def main_from_args(args: argparse.Namespace) -> int:
             print(f"pipeline-dap debug: --param {item!r}: use NAME=VALUE", file=sys.stderr)
             return 2
         params[key] = value
+    if args.attach and args.engine == "local":
+        print("pipeline-dap debug: --attach follows a run on a cluster: add --engine tekton or argo", file=sys.stderr)
+        return 2
     kube = {
         key: value
         for key, value in (
+            ("run", args.attach),
             ("namespace", args.namespace),
             ("kubeconfig", os.path.realpath(args.kubeconfig) if args.kubeconfig else None),
             ("kubeContext", args.kube_context),

@@ -100,7 +100,7 @@ class Options:
     stop_on_entry: bool = False
     engine: str = "local"
     search_paths: list[str] = field(default_factory=list)
-    kube: dict[str, str] = field(default_factory=dict)  # namespace, kubeconfig, kubeContext (cluster engines)
+    kube: dict[str, str] = field(default_factory=dict)  # run (attach), namespace, kubeconfig, kubeContext
 
 
 class Quit(Exception):
@@ -239,20 +239,23 @@ class Debugger:
                 "supportsVariableType": True,
             },
         )
+        attach = "run" in self.options.kube  # --attach: follow a run already on the cluster
         arguments: dict[str, Any] = {
             "name": "pipeline-dap debug",
             "type": "pipeline",
-            "request": "launch",
+            "request": "attach" if attach else "launch",
             "program": self.program,
             "engine": self.options.engine,
-            "params": dict(self.options.params),
             "stopOnEntry": self.options.stop_on_entry,
             "cwd": os.getcwd(),
             **self.options.kube,
         }
+        if not attach:
+            arguments["params"] = dict(self.options.params)
         if self.options.search_paths:
             arguments["searchPaths"] = [os.path.realpath(p) for p in self.options.search_paths]
-        launch = asyncio.create_task(client.request("launch", arguments, timeout=None))
+        request = "attach" if attach else "launch"
+        launch = asyncio.create_task(client.request(request, arguments, timeout=None))
         initialized = asyncio.create_task(client.wait_event("initialized", timeout=None))
         await asyncio.wait({launch, initialized}, return_when=asyncio.FIRST_COMPLETED)
         if launch.done() and not initialized.done() and not launch.result().get("success"):

@@ -227,7 +227,7 @@ async def test_inspect_while_paused_and_live_values(cluster: Cluster) -> None:
         assert live.env["MESSAGE"] == "b" and live.env["ARGO_CONTAINER_NAME"] == "main"
         result = await rec.engine.exec(held.step, ["sh", "-c", "echo $MESSAGE"])
         assert (result.exit_code, result.output) == (0, "b\n")
-        with pytest.raises(EngineError, match="no output parameter \"x\""):
+        with pytest.raises(EngineError, match='no output parameter "x"'):
             await rec.engine.set_result(held.step, "x", "y")
         await rec.engine.resume(held.step, PauseKind.BEFORE, Resume.CONTINUE)
         await asyncio.wait_for(rec.finished.wait(), RUN_TIMEOUT)

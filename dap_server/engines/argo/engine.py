@@ -37,8 +37,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from dap_server.engines import markers
-from dap_server.engines.argo import environment
+from dap_server.engines import markers, podenv
 from dap_server.engines.argo.workflow import (
     AFTER_ENV,
     AUXILIARY,
@@ -575,7 +574,7 @@ class ArgoEngine(Engine):
 
     async def _read_configmaps(self, track: PodTrack) -> None:
         """The ConfigMaps the pod's env refers to, read once (inspect shows their values)."""
-        for name in environment.configmap_names(track.pod):
+        for name in podenv.configmap_names(track.pod):
             try:
                 cm = await self._kube.call(
                     "read ConfigMap", self._kube.core.read_namespaced_config_map, name, self.namespace
@@ -968,7 +967,7 @@ class ArgoEngine(Engine):
             command = command[command.index("--") + 1 :]  # the emissary's wrapper
         args = [str(a) for a in container.get("args") or raw.get("args") or []]
         script = raw.get("source") if track.template is not None and track.template.type == "script" else None
-        env = environment.spec_env(track.pod, container, track.configmaps)
+        env = podenv.spec_env(track.pod, container, track.configmaps)
         if self._body is not None and self._options.debug:
             for name in (BEFORE_ENV, AFTER_ENV):
                 env.pop(name, None)  # ours, not the workflow's
@@ -1027,25 +1026,17 @@ class ArgoEngine(Engine):
                 if isinstance(path, str) and "{{" not in path:
                     outputs.append((str(decl.get("name")), path))
         try:
-            code, output = await self._exec(track, ct, environment.live_argv(outputs))
+            code, output = await self._exec(track, ct, podenv.live_argv(outputs))
         except EngineError as exc:
             log.info("live read of %s/%s: %s", track.pod_name, ct.name, exc)
             return view
-        parsed = environment.parse_live(output) if code == 0 else None
+        parsed = podenv.parse_live(output) if code == 0 else None
         if parsed is None:
             return view
         real, results = parsed
         container = self._container_spec(track, ct.name)
-        spec_names = {n for n in view.env if not n.startswith("<")}
-        secret, unknown = environment.secret_names(container)
-        hidden = {BEFORE_ENV, AFTER_ENV} if self._body is not None and self._options.debug else set()
-        env = {
-            n: v for n, v in real.items() if (n not in environment.SHELL_NOISE or n in spec_names) and n not in hidden
-        }
-        for name in env:
-            if name in secret or (unknown and name not in spec_names):
-                env[name] = environment.SECRET_MASK
-        view.env = env
+        hidden = frozenset({BEFORE_ENV, AFTER_ENV}) if self._body is not None and self._options.debug else frozenset()
+        view.env = podenv.live_env(real, view.env, container, {}, hidden=hidden)
         view.results = {**view.results, **results}
         view.extra["values"] = "read from the running container"
         return view

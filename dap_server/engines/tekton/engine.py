@@ -33,7 +33,7 @@ from typing import Any
 
 import yaml
 
-from dap_server.engines import markers
+from dap_server.engines import markers, podenv
 from dap_server.engines.base import (
     Engine,
     EngineError,
@@ -64,7 +64,6 @@ FLAGS_NAMESPACE, FLAGS_NAME = "tekton-pipelines", "feature-flags"
 TASKRUN_LABEL = "tekton.dev/taskRun"
 MANAGED_BY = {"app.kubernetes.io/managed-by": "pipeline-dap"}
 CANCELLED_STATUS = "TaskRunCancelled"
-SECRET_MASK = "******"
 END_WAIT = 30.0  # seconds the TaskRun's final condition may lag behind its pod
 CANCEL_WAIT = 15.0  # seconds a cancelled run gets before the engine deletes the pod itself
 # Writes (path, content) pairs in order, each through a temporary file renamed over the name,
@@ -75,19 +74,6 @@ WRITER = (
 )
 
 
-# One exec while a step is paused (Engine.inspect_live): the container's real environment, NUL
-# separated where the image allows (/proc/self/environ, else `env -0`, else `env` lines), then
-# each declared result written so far under the results folder. Folder and names are arguments.
-LIVE_READER = (
-    "exec 2>/dev/null; dir=$1; shift; "
-    "if cat /proc/self/environ >/dev/null; then m=proc; elif env -0 >/dev/null; then m=nul; else m=lines; fi; "
-    "printf 'pipeline-dap:env:%s\\0' \"$m\"; "
-    "case $m in proc) cat /proc/self/environ;; nul) env -0;; *) env;; esac; "
-    "printf '\\0pipeline-dap:results\\0'; "
-    'for n in "$@"; do if [ -f "$dir/$n" ]; then printf \'%s\\0\' "$n"; cat "$dir/$n"; printf \'\\0\'; fi; done'
-)
-LIVE_ENV_HEAD = "pipeline-dap:env:"
-LIVE_RESULTS_MARK = "\0pipeline-dap:results\0"
 SHELL_NOISE = ("_", "SHLVL")  # set by the exec's own shell, not the step's environment
 
 
@@ -111,38 +97,8 @@ def writer_argv(writes: list[tuple[str, str]]) -> list[str]:
 
 
 def live_argv(results: list[str]) -> list[str]:
-    """The exec argv of the live read (LIVE_READER) for the declared result names."""
-    return ["sh", "-c", LIVE_READER, "pipeline-dap", "/tekton/results", *results]
-
-
-def parse_live(output: str) -> tuple[dict[str, str], dict[str, str]] | None:
-    """(environment, results) from the live read's output; None when it is not that output."""
-    head, _, rest = output.partition("\0")
-    if not head.startswith(LIVE_ENV_HEAD):
-        return None
-    mode = head[len(LIVE_ENV_HEAD) :]
-    env_text, found, results_text = rest.partition(LIVE_RESULTS_MARK)
-    if not found:
-        return None
-    env: dict[str, str] = {}
-    if mode in ("proc", "nul"):
-        for entry in env_text.split("\0"):
-            name, eq, value = entry.partition("=")
-            if eq and name:
-                env[name] = value
-    else:  # `env` lines: a line that does not start a NAME= is the previous value's next line
-        last: str | None = None
-        for line in env_text.split("\n"):
-            name, eq, value = line.partition("=")
-            if eq and name.replace("_", "a").isalnum() and not name[0].isdigit():
-                env[name], last = value, name
-            elif last is not None:
-                env[last] += "\n" + line
-        if last is not None and env_text.endswith("\n"):
-            env[last] = env[last].removesuffix("\n")
-    tokens = results_text.split("\0")
-    results = {tokens[i]: tokens[i + 1] for i in range(0, len(tokens) - 1, 2) if tokens[i]}
-    return env, results
+    """The exec argv of the live read (podenv.LIVE_READER) for the declared result names."""
+    return podenv.live_argv([(name, f"/tekton/results/{name}") for name in results])
 
 
 @dataclass
@@ -482,16 +438,7 @@ class TektonEngine(Engine):
 
     async def _read_configmaps(self, pod: dict[str, Any]) -> None:
         """The ConfigMaps the step env refers to, read once (inspect shows their values)."""
-        names: set[str] = set()
-        for container in pod.get("spec", {}).get("containers") or []:
-            for var in container.get("env") or []:
-                ref = (var.get("valueFrom") or {}).get("configMapKeyRef")
-                if ref:
-                    names.add(str(ref.get("name")))
-            for source in container.get("envFrom") or []:
-                if source.get("configMapRef"):
-                    names.add(str(source["configMapRef"].get("name")))
-        for name in sorted(names):
+        for name in podenv.configmap_names(pod):
             try:
                 cm = await self._kube.call(
                     "read ConfigMap", self._kube.core.read_namespaced_config_map, name, self.namespace
@@ -828,7 +775,7 @@ class TektonEngine(Engine):
             args=[],
             script=str(raw["script"]) if raw.get("script") is not None else None,
             working_dir=str(container.get("workingDir") or raw.get("workingDir") or "/workspace"),
-            env=self._env(container),
+            env=podenv.spec_env(self._pod, container, self._configmaps),
             params=params,
             results=results,
             workspaces=workspaces,
@@ -848,56 +795,6 @@ class TektonEngine(Engine):
             },
         )
 
-    def _env(self, container: dict[str, Any]) -> dict[str, str]:
-        """The container's env from the pod spec: values, fieldRefs and ConfigMap refs resolved,
-        Secret values masked."""
-        env: dict[str, str] = {}
-        meta = self._pod.get("metadata") or {}
-        for source in container.get("envFrom") or []:
-            prefix = str(source.get("prefix") or "")
-            if source.get("configMapRef"):
-                for key, value in self._configmaps.get(str(source["configMapRef"].get("name")), {}).items():
-                    env[prefix + key] = value
-            elif source.get("secretRef"):
-                env[f"{prefix}<Secret {source['secretRef'].get('name')}>"] = SECRET_MASK
-        for var in container.get("env") or []:
-            name = str(var.get("name"))
-            if "valueFrom" not in var:
-                env[name] = str(var.get("value") or "")
-                continue
-            source = var.get("valueFrom") or {}
-            if source.get("secretKeyRef"):
-                env[name] = SECRET_MASK
-            elif source.get("configMapKeyRef"):
-                ref = source["configMapKeyRef"]
-                found = self._configmaps.get(str(ref.get("name")), {}).get(str(ref.get("key")))
-                env[name] = found if found is not None else f"<ConfigMap {ref.get('name')} key {ref.get('key')}>"
-            elif source.get("fieldRef"):
-                env[name] = _field(self._pod, meta, str(source["fieldRef"].get("fieldPath")))
-            else:
-                env[name] = "<resource field>"
-        return env
-
-    def _masked(self, container: dict[str, Any]) -> tuple[set[str], bool]:
-        """Names whose values come from Secrets, and whether an envFrom Secret's keys are unknown
-        (then every name the pod spec does not declare is masked)."""
-        names = {
-            str(var.get("name"))
-            for var in container.get("env") or []
-            if (var.get("valueFrom") or {}).get("secretKeyRef")
-        }
-        unknown = False
-        for source in container.get("envFrom") or []:
-            ref = source.get("secretRef")
-            if not ref:
-                continue
-            keys = self._secret_keys.get(str(ref.get("name")))
-            if keys is None:
-                unknown = True
-            else:
-                names |= {str(source.get("prefix") or "") + key for key in keys}
-        return names, unknown
-
     async def inspect_live(self, step: StepRef) -> StepView:
         """`inspect`, with the real environment and the results written so far read from the
         paused step's container (one exec). Secret-sourced values stay masked."""
@@ -911,7 +808,7 @@ class TektonEngine(Engine):
         except EngineError as exc:
             self._emit(Output(self.name, track.index, "console", f"values from the pod spec only: {exc}\n"))
             return view
-        parsed = parse_live(output) if code == 0 else None
+        parsed = podenv.parse_live(output) if code == 0 else None
         if parsed is None:
             shown = output.replace("\0", " ").strip()[:200]
             self._emit(
@@ -927,13 +824,7 @@ class TektonEngine(Engine):
         real, results = parsed
         containers = {c.get("name"): c for c in (self._pod.get("spec") or {}).get("containers") or []}
         container = containers.get(track.container) or {}
-        spec_names = {n for n, v in view.env.items() if not n.startswith("<")}
-        secret, unknown = self._masked(container)
-        env = {n: v for n, v in real.items() if n not in SHELL_NOISE or n in spec_names}
-        for name in env:
-            if name in secret or (unknown and name not in spec_names):
-                env[name] = SECRET_MASK
-        view.env = env
+        view.env = podenv.live_env(real, view.env, container, self._secret_keys, noise=SHELL_NOISE)
         view.results = {**view.results, **results}
         view.extra["values"] = "read from the running container"
         return view
@@ -992,24 +883,6 @@ def _termination(message: str) -> dict[str, str]:
     if not isinstance(entries, list):
         return {}
     return {str(e.get("key")): str(e.get("value")) for e in entries if isinstance(e, dict)}
-
-
-def _field(pod: dict[str, Any], meta: dict[str, Any], path: str) -> str:
-    simple = {
-        "metadata.name": meta.get("name"),
-        "metadata.namespace": meta.get("namespace"),
-        "metadata.uid": meta.get("uid"),
-        "spec.nodeName": (pod.get("spec") or {}).get("nodeName"),
-        "spec.serviceAccountName": (pod.get("spec") or {}).get("serviceAccountName"),
-        "status.podIP": (pod.get("status") or {}).get("podIP"),
-        "status.hostIP": (pod.get("status") or {}).get("hostIP"),
-    }
-    if path in simple:
-        return str(simple[path] or "")
-    for prefix, key in (("metadata.labels['", "labels"), ("metadata.annotations['", "annotations")):
-        if path.startswith(prefix) and path.endswith("']"):
-            return str((meta.get(key) or {}).get(path[len(prefix) : -2], ""))
-    return f"<{path}>"
 
 
 def taskrun_task_spec(obj: dict[str, Any]) -> dict[str, Any]:

@@ -1,5 +1,6 @@
-"""A step container's environment for the Variables pane: from the pod spec (values, fieldRefs,
-ConfigMap refs resolved, Secret values masked), topped up by one exec while the step is paused."""
+"""A step container's environment for the Variables pane, for both cluster engines: from the pod
+spec (values, fieldRefs, ConfigMap refs resolved, Secret values masked), topped up by one exec
+while the step is paused that reads the real environment and the result files written so far."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ from typing import Any
 
 SECRET_MASK = "******"
 # One exec while a step is paused: the container's environment (NUL separated where the image
-# allows, else `env` lines), then each output parameter file written so far. Paths are arguments.
+# allows: /proc/self/environ, else `env -0`, else `env` lines), then each result file written so
+# far (Tekton results, Argo output parameters). Names and paths are arguments.
 LIVE_READER = (
     "exec 2>/dev/null; "
     "if cat /proc/self/environ >/dev/null; then m=proc; elif env -0 >/dev/null; then m=nul; else m=lines; fi; "
@@ -21,16 +23,16 @@ LIVE_RESULTS_MARK = "\0pipeline-dap:results\0"
 SHELL_NOISE = ("_", "SHLVL", "PWD")  # set by the exec's own shell, not the step's environment
 
 
-def live_argv(outputs: list[tuple[str, str]]) -> list[str]:
-    """The exec argv of the live read for (output parameter name, file path) pairs."""
+def live_argv(files: list[tuple[str, str]]) -> list[str]:
+    """The exec argv of the live read for (result name, file path) pairs."""
     argv = ["sh", "-c", LIVE_READER, "pipeline-dap"]
-    for name, path in outputs:
+    for name, path in files:
         argv += [name, path]
     return argv
 
 
 def parse_live(output: str) -> tuple[dict[str, str], dict[str, str]] | None:
-    """(environment, output parameters) from the live read; None when it is not that output."""
+    """(environment, results) from the live read; None when it is not that output."""
     head, _, rest = output.partition("\0")
     if not head.startswith(LIVE_ENV_HEAD):
         return None
@@ -104,14 +106,44 @@ def spec_env(pod: dict[str, Any], container: dict[str, Any], configmaps: dict[st
     return env
 
 
-def secret_names(container: dict[str, Any]) -> tuple[set[str], bool]:
-    """Env names whose values come from Secrets, and whether an envFrom Secret brings names the
-    pod spec does not list (then every name it does not declare is masked)."""
+def secret_names(container: dict[str, Any], secret_keys: dict[str, set[str]]) -> tuple[set[str], bool]:
+    """Env names whose values come from Secrets (`secret_keys`: the key names of the envFrom
+    Secrets that could be read), and whether an envFrom Secret's keys are unknown (then every
+    name the pod spec does not declare is masked)."""
     names = {
         str(var.get("name")) for var in container.get("env") or [] if (var.get("valueFrom") or {}).get("secretKeyRef")
     }
-    unknown = any(source.get("secretRef") for source in container.get("envFrom") or [])
+    unknown = False
+    for source in container.get("envFrom") or []:
+        ref = source.get("secretRef")
+        if not ref:
+            continue
+        keys = secret_keys.get(str(ref.get("name")))
+        if keys is None:
+            unknown = True
+        else:
+            names |= {str(source.get("prefix") or "") + key for key in keys}
     return names, unknown
+
+
+def live_env(
+    real: dict[str, str],
+    spec: dict[str, str],
+    container: dict[str, Any],
+    secret_keys: dict[str, set[str]],
+    noise: tuple[str, ...] = SHELL_NOISE,
+    hidden: frozenset[str] = frozenset(),
+) -> dict[str, str]:
+    """The environment read from the container (`real`), merged with what the pod spec says
+    (`spec`, from spec_env): the exec shell's own variables (`noise`) and `hidden` names left
+    out unless the spec declares them, Secret-sourced values masked."""
+    spec_names = {n for n in spec if not n.startswith("<")}
+    secret, unknown = secret_names(container, secret_keys)
+    env = {n: v for n, v in real.items() if (n not in noise or n in spec_names) and n not in hidden}
+    for name in env:
+        if name in secret or (unknown and name not in spec_names):
+            env[name] = SECRET_MASK
+    return env
 
 
 def field_value(pod: dict[str, Any], meta: dict[str, Any], path: str) -> str:

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -46,6 +47,17 @@ _SPEC = frozenset({"templates", "entrypoint", "onExit", "workflowTemplateRef", "
 _TEMPLATE = frozenset({"name", *TYPES})
 _CALL = frozenset({"name", "template", "templateRef", "inline", "onExit"})
 _REF = frozenset({"name", "template", "clusterScope"})
+
+
+def text_of(value: Any) -> str:
+    """An Argo parameter value as the string Argo passes (JSON for lists and maps)."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict | list):
+        return json.dumps(value, separators=(",", ":"))
+    return "" if value is None else str(value)
 
 
 @dataclass(eq=False)

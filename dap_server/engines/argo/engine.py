@@ -53,7 +53,6 @@ from dap_server.engines.argo.workflow import (
     exited_code,
     is_emissary_line,
     locate,
-    text_of,
     workflow_body,
 )
 from dap_server.engines.base import (
@@ -76,7 +75,7 @@ from dap_server.engines.base import (
 )
 from dap_server.engines.kube import Kube, Stream, api_message
 from dap_server.engines.options import RunOptions
-from dap_server.sources.argo import ArgoDocument, Template
+from dap_server.sources.argo import ArgoDocument, Template, text_of
 from dap_server.sources.model import Document, Step
 
 log = logging.getLogger(__name__)

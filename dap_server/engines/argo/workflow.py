@@ -19,7 +19,6 @@ is the truth, not a WorkflowTemplate of the same name on the cluster.
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -27,8 +26,9 @@ from typing import Any
 import yaml
 
 from dap_server.engines.base import EngineError
+from dap_server.engines.local.common import as_dict, as_list
 from dap_server.engines.options import RunOptions
-from dap_server.sources.argo import ArgoDocument, ArgoTask, Template
+from dap_server.sources.argo import ArgoDocument, ArgoTask, Template, text_of
 from dap_server.sources.model import Span
 
 GROUP, VERSION, PLURAL = "argoproj.io", "v1alpha1", "workflows"
@@ -42,25 +42,6 @@ WAIT = "wait"  # Argo's auxiliary containers: not steps
 AUXILIARY = frozenset({"wait", "init", "supervisor"})
 RUNNABLE = ("Workflow", "WorkflowTemplate", "ClusterWorkflowTemplate", "CronWorkflow")
 Frames = tuple[tuple[str, Span], ...]
-
-
-def text_of(value: Any) -> str:
-    """An Argo parameter value as the string Argo passes."""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, dict | list):
-        return json.dumps(value, separators=(",", ":"))
-    return "" if value is None else str(value)
-
-
-def _dict(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def _list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else []
 
 
 # ---- the Workflow body ---------------------------------------------------------------------------
@@ -86,7 +67,7 @@ class _Assembler:
     def own(self) -> None:
         docs = [self.doc] + ([self.doc.base] if self.doc.base is not None else [])
         for each in docs:
-            data = {str(t.get("name")): t for t in _list(each.spec_data().get("templates")) if isinstance(t, dict)}
+            data = {str(t.get("name")): t for t in as_list(each.spec_data().get("templates")) if isinstance(t, dict)}
             for name, template in each.templates.items():
                 for other in docs:
                     self.names[(id(other), name)] = name  # one namespace: the document's and its base's
@@ -144,9 +125,9 @@ class _Assembler:
 def _calls(template: dict[str, Any]) -> list[dict[str, Any]]:
     """The steps items / DAG tasks of a template's data (the dicts themselves, to change)."""
     if isinstance(template.get("dag"), dict):
-        return [t for t in _list(template["dag"].get("tasks")) if isinstance(t, dict)]
+        return [t for t in as_list(template["dag"].get("tasks")) if isinstance(t, dict)]
     out: list[dict[str, Any]] = []
-    for group in _list(template.get("steps")):
+    for group in as_list(template.get("steps")):
         for item in group if isinstance(group, list) else [group]:
             if isinstance(item, dict):
                 out.append(item)
@@ -158,7 +139,7 @@ def leaf_containers(template: dict[str, Any]) -> list[dict[str, Any]]:
     for key in ("container", "script"):
         if isinstance(template.get(key), dict):
             return [template[key]]
-    return [c for c in _list(_dict(template.get("containerSet")).get("containers")) if isinstance(c, dict)]
+    return [c for c in as_list(as_dict(template.get("containerSet")).get("containers")) if isinstance(c, dict)]
 
 
 def set_env(container: dict[str, Any], name: str, value: str) -> None:
@@ -190,12 +171,12 @@ def workflow_body(doc: ArgoDocument, options: RunOptions, namespace: str) -> Bod
     if doc.base is not None:
         base = doc.base.spec_data()
         merged = {**base, **spec}
-        base_args = _list(_dict(base.get("arguments")).get("parameters"))
-        own_args = _list(_dict(spec.get("arguments")).get("parameters"))
+        base_args = as_list(as_dict(base.get("arguments")).get("parameters"))
+        own_args = as_list(as_dict(spec.get("arguments")).get("parameters"))
         names = {str(p.get("name")) for p in own_args if isinstance(p, dict)}
         args = [p for p in base_args if isinstance(p, dict) and str(p.get("name")) not in names] + own_args
         if args:
-            merged["arguments"] = {**_dict(merged.get("arguments")), "parameters": args}
+            merged["arguments"] = {**as_dict(merged.get("arguments")), "parameters": args}
         spec = merged
     spec.pop("workflowTemplateRef", None)
     entry = doc.run_entrypoint()
@@ -206,7 +187,7 @@ def workflow_body(doc: ArgoDocument, options: RunOptions, namespace: str) -> Bod
     assembler.own()
     assembler.run()
     spec["templates"] = assembler.out
-    params = [dict(p) for p in _list(_dict(spec.get("arguments")).get("parameters")) if isinstance(p, dict)]
+    params = [dict(p) for p in as_list(as_dict(spec.get("arguments")).get("parameters")) if isinstance(p, dict)]
     given = dict(options.params)
     for param in params:
         name = str(param.get("name"))
@@ -222,16 +203,16 @@ def workflow_body(doc: ArgoDocument, options: RunOptions, namespace: str) -> Bod
             'launch configuration ("params")'
         )
     if params:
-        spec["arguments"] = {**_dict(spec.get("arguments")), "parameters": params}
+        spec["arguments"] = {**as_dict(spec.get("arguments")), "parameters": params}
     if options.timeout:
         spec["activeDeadlineSeconds"] = max(1, int(options.timeout))
     if options.debug:
         add_debug_env(spec["templates"])
-    metadata = _dict(doc.data().get("metadata"))
+    metadata = as_dict(doc.data().get("metadata"))
     if doc.kind == "CronWorkflow":
-        metadata = {**metadata, **_dict(_dict(_dict(doc.data().get("spec")).get("workflowMetadata")))}
+        metadata = {**metadata, **as_dict(as_dict(as_dict(doc.data().get("spec")).get("workflowMetadata")))}
     prefix = str(metadata.get("name") or metadata.get("generateName") or doc.name or "workflow").rstrip("-")
-    labels = {str(k): str(v) for k, v in _dict(metadata.get("labels")).items()}
+    labels = {str(k): str(v) for k, v in as_dict(metadata.get("labels")).items()}
     labels.update(MANAGED_BY)
     body = {
         "apiVersion": f"{GROUP}/{VERSION}",
@@ -240,7 +221,7 @@ def workflow_body(doc: ArgoDocument, options: RunOptions, namespace: str) -> Bod
             "generateName": f"{prefix[:40]}-debug-",
             "namespace": namespace,
             "labels": labels,
-            "annotations": {str(k): str(v) for k, v in _dict(metadata.get("annotations")).items()},
+            "annotations": {str(k): str(v) for k, v in as_dict(metadata.get("annotations")).items()},
         },
         "spec": spec,
     }
@@ -333,7 +314,7 @@ def locate(doc: ArgoDocument, workflow: str, node_name: str, entry: str | None =
         # a name
         if value == "onExit":
             if n == 0:
-                handler = doc.template(doc.on_exit or _dict(doc.spec_data()).get("onExit") or "")
+                handler = doc.template(doc.on_exit or as_dict(doc.spec_data()).get("onExit") or "")
                 if handler is None:
                     return None
                 template, task, instance, frames = handler, None, None, ()

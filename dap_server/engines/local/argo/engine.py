@@ -63,7 +63,7 @@ from dap_server.engines.local.common import as_dict, as_list, duration, generate
 from dap_server.engines.local.process import kill_session, lines
 from dap_server.engines.local.supervisor import PARENT_PID_ENV
 from dap_server.engines.options import RunOptions
-from dap_server.sources.argo import ArgoDocument, ArgoTask, Template
+from dap_server.sources.argo import ArgoDocument, ArgoTask, Template, text_of
 from dap_server.sources.model import Document, Span
 
 SUCCEEDED, FAILED, SKIPPED, ERROR = "Succeeded", "Failed", "Skipped", "Error"
@@ -87,16 +87,6 @@ def substitute(value: Any, scope: dict[str, str]) -> Any:
     if isinstance(value, dict):
         return {k: substitute(v, scope) for k, v in value.items()}
     return value
-
-
-def text_of(value: Any) -> str:
-    if isinstance(value, str):
-        return value
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, dict | list):
-        return json.dumps(value, separators=(",", ":"))
-    return "" if value is None else str(value)
 
 
 @dataclass

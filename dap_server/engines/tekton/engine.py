@@ -282,17 +282,7 @@ class TektonEngine(Engine):
             )
         debug = (obj.get("spec") or {}).get("debug") or {}
         befores = set((debug.get("breakpoints") or {}).get("beforeSteps") or [])
-        self._steps = [
-            StepTrack(
-                index=step.index,
-                name=step.name,
-                label=step.label,
-                container=step_container(step.name, step.index),
-                before_pause=bool(step.name) and step.name in befores,
-                on_error=str(raw_steps[step.index].get("onError") or ""),
-            )
-            for step in self._task.steps
-        ]
+        self._steps = self._step_tracks(raw_steps, befores)
         if not debug:
             self._warnings.append(
                 f'TaskRun "{self._attach}" was created without spec.debug: Tekton will not pause it, so the '
@@ -357,18 +347,7 @@ class TektonEngine(Engine):
             spec["debug"] = debug
             befores = set(debug["breakpoints"]["beforeSteps"])
         raw_steps = task_data.get("steps") or []
-        for step in task.steps:
-            raw = raw_steps[step.index] if step.index < len(raw_steps) else {}
-            self._steps.append(
-                StepTrack(
-                    index=step.index,
-                    name=step.name,
-                    label=step.label,
-                    container=step_container(step.name, step.index),
-                    before_pause=bool(step.name) and step.name in befores,
-                    on_error=str(raw.get("onError") or ""),
-                )
-            )
+        self._steps = self._step_tracks(raw_steps, befores)
         labels = {**(metadata.get("labels") or {}), **MANAGED_BY}
         if doc.kind == "Task":
             labels["tekton.dev/task"] = task.name
@@ -384,6 +363,23 @@ class TektonEngine(Engine):
             },
             "spec": spec,
         }
+
+    def _step_tracks(self, raw_steps: list[Any], befores: set[str]) -> list[StepTrack]:
+        """One track per step of the Task; `befores`: the step names spec.debug pauses before."""
+        tracks = []
+        for step in self._task.steps:
+            raw = raw_steps[step.index] if step.index < len(raw_steps) else {}
+            tracks.append(
+                StepTrack(
+                    index=step.index,
+                    name=step.name,
+                    label=step.label,
+                    container=step_container(step.name, step.index),
+                    before_pause=bool(step.name) and step.name in befores,
+                    on_error=str(raw.get("onError") or ""),
+                )
+            )
+        return tracks
 
     def _emit(self, event: RunEvent) -> None:
         if self._sink is not None:

@@ -1131,32 +1131,12 @@ class Argo:
     # ---- kubelet ------------------------------------------------------------------------------
 
     def env_of(self, run: PodRun, pod: Obj, container: Obj) -> dict[str, str]:
-        env = {
+        base = {
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
             "HOME": os.path.join(run.folder, "root"),
             "HOSTNAME": run.name,
         }
-        for var in container.get("env") or []:
-            if "value" in var:
-                env[var["name"]] = run.host_text(text_of(var["value"]))
-                continue
-            source = var.get("valueFrom") or {}
-            if "fieldRef" in source:
-                value = {
-                    "metadata.name": pod["metadata"]["name"],
-                    "metadata.namespace": pod["metadata"]["namespace"],
-                    "spec.nodeName": pod["spec"].get("nodeName", ""),
-                }.get(source["fieldRef"].get("fieldPath"))
-                if value is not None:
-                    env[var["name"]] = value
-            for ref_key, plural in (("configMapKeyRef", "configmaps"), ("secretKeyRef", "secrets")):
-                ref = source.get(ref_key)
-                if ref:
-                    obj = self.api.get(plural, run.namespace, ref["name"]) or {}
-                    value = (obj.get("data") or {}).get(ref["key"])
-                    if value is not None:
-                        env[var["name"]] = str(value)
-        return env
+        return self.api.container_env(pod, container, base, lambda value: run.host_text(text_of(value)))
 
     async def patch_pod(self, run: PodRun, status: Obj, labels: Obj | None = None) -> None:
         patch: Obj = {"status": status}

@@ -273,6 +273,35 @@ class KubeAPI(kmock.KubernetesEmulator):  # type: ignore[misc]
     def objects_of(self, plural: str) -> list[Obj]:
         return [copy.deepcopy(o) for (p, _, _), o in self.store.items() if p == plural]
 
+    def container_env(
+        self, pod: Obj, container: Obj, base: dict[str, str], literal: Callable[[Any], str]
+    ) -> dict[str, str]:
+        """What a kubelet gives a container's process: `base`, then the container's env, values
+        through `literal`, fieldRefs, ConfigMap and Secret keys resolved from the store."""
+        env = dict(base)
+        namespace = pod["metadata"]["namespace"]
+        for var in container.get("env") or []:
+            if "value" in var:
+                env[var["name"]] = literal(var["value"])
+                continue
+            source = var.get("valueFrom") or {}
+            if "fieldRef" in source:
+                value = {
+                    "metadata.name": pod["metadata"]["name"],
+                    "metadata.namespace": namespace,
+                    "spec.nodeName": pod["spec"].get("nodeName", ""),
+                }.get(source["fieldRef"].get("fieldPath"))
+                if value is not None:
+                    env[var["name"]] = value
+            for ref_key, plural in (("configMapKeyRef", "configmaps"), ("secretKeyRef", "secrets")):
+                ref = source.get(ref_key)
+                if ref:
+                    obj = self.get(plural, namespace, ref["name"]) or {}
+                    data = (obj.get("data") or {}).get(ref["key"])
+                    if data is not None:
+                        env[var["name"]] = str(data)
+        return env
+
     async def put(self, plural: str, obj: Obj) -> Obj:
         meta = obj.setdefault("metadata", {})
         key = (plural, meta.get("namespace") or "default", meta["name"])

@@ -365,29 +365,8 @@ class Tekton:
     # ---- kubelet ------------------------------------------------------------------------------
 
     def _env(self, run: PodRun, pod: Obj, container: Obj) -> dict[str, str]:
-        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": run.host("/tekton/home")}
-        for var in container.get("env") or []:
-            if "value" in var:
-                env[var["name"]] = run.host_text(str(var["value"]))
-                continue
-            source = var.get("valueFrom") or {}
-            if "fieldRef" in source:
-                field_path = source["fieldRef"].get("fieldPath")
-                value = {
-                    "metadata.name": pod["metadata"]["name"],
-                    "metadata.namespace": pod["metadata"]["namespace"],
-                    "spec.nodeName": pod["spec"].get("nodeName", ""),
-                }.get(field_path)
-                if value is not None:
-                    env[var["name"]] = value
-            for ref_key, plural in (("configMapKeyRef", "configmaps"), ("secretKeyRef", "secrets")):
-                ref = source.get(ref_key)
-                if ref:
-                    obj = self.api.get(plural, run.namespace, ref["name"]) or {}
-                    value = (obj.get("data") or {}).get(ref["key"])
-                    if value is not None:
-                        env[var["name"]] = str(value)
-        return env
+        base = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": run.host("/tekton/home")}
+        return self.api.container_env(pod, container, base, lambda value: run.host_text(str(value)))
 
     async def _kubelet(self, run: PodRun, pod: Obj, scripts: dict[int, str]) -> None:
         statuses = []

@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 
-from dap_server.engines.podenv import parse_live, spec_env
 from dap_server.engines.argo.workflow import exited_code, locate, node_tokens, workflow_body
 from dap_server.engines.base import EngineError
 from dap_server.engines.kube import exec_status
 from dap_server.engines.options import RunOptions
+from dap_server.engines.podenv import parse_live, spec_env
 from dap_server.sources import SourceSet
 from dap_server.sources.argo import ArgoDocument
 

@@ -85,10 +85,8 @@ class BreakpointRequests:
             return
         files = self.session.sources.files_of(self.session.document)
         for bp in bps if bps is not None else self.session.breakpoints.all():
-            note = None
-            if self._unreachable(bp):
-                note = self._unreachable(bp)
-            elif bp.verified and bp.path not in files:
+            note = self._unreachable(bp)
+            if note is None and bp.verified and bp.path not in files:
                 note = (
                     f"{os.path.basename(bp.path)} is not used by {self.session.document.key}: "
                     "this breakpoint will not be hit in this run"

@@ -469,12 +469,19 @@ class Session:
     async def _release_unasked(self, thread: ThreadState, pause: Pause) -> None:
         """Release a pause nobody stops at. If the engine cannot (a cluster refused the exec), the
         step would stay paused unseen: it becomes a stop the user sees, to continue once possible."""
+        await self._resume_thread(thread, pause, _default_action(pause.kind))
+
+    async def _resume_thread(self, thread: ThreadState, pause: Pause, action: Resume) -> str | None:
+        """Resume a thread's pause; if the engine cannot, the console says why and the thread is
+        shown stopped there again. The failure's text, or None."""
         try:
-            await self._resume_or_raise(pause.step, pause.kind, _default_action(pause.kind), thread)
+            await self._resume_or_raise(pause.step, pause.kind, action, thread)
         except EngineError as exc:
             where = f'step "{thread.step_name(pause.step.step_index)}" of {thread.name}'
             self.console(f"Could not resume {where}: {exc}\n")
             self._stopped_again(thread, pause, where)
+            return f"could not resume {where}: {exc}"
+        return None
 
     def _stopped_again(self, thread: ThreadState, pause: Pause, where: str) -> None:
         """The thread's step is still paused after a failed release: show it stopped there."""
@@ -552,14 +559,9 @@ class Session:
         action = _default_action(pause.kind)
         if pause.kind is PauseKind.FAILURE and thread.exit_code_override == 0:
             action = Resume.CONTINUE
-        try:
-            await self._resume_or_raise(pause.step, pause.kind, action, thread)
-        except EngineError as exc:
-            where = f'step "{thread.step_name(pause.step.step_index)}" of {thread.name}'
-            self.console(f"Could not resume {where}: {exc}\n")
-            self._stopped_again(thread, pause, where)
-            if strict:
-                raise RequestError(f"could not resume {where}: {exc}", show_user=True) from None
+        failure = await self._resume_thread(thread, pause, action)
+        if failure is not None and strict:
+            raise RequestError(failure, show_user=True)
 
     async def _release_others(self, keep: ThreadState) -> None:
         for other in list(self.threads.values()):
